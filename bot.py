@@ -1,0 +1,118 @@
+"""Composition root: settings, database, bots and dispatcher; then run them.
+
+    python bot.py                      run every bot whose <NAME>_BOT_TOKEN is set
+    python bot.py --console [--bot N]  chat with a bot in the terminal (default with no tokens)
+    python bot.py unanswered --bot N [--days 30]
+                                       questions the bot could not answer, grouped
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+
+from aiogram.exceptions import AiogramError
+from bots.reports import print_unanswered
+from escalation.db import create_engine, make_session_factory, upgrade_database
+from escalation.records import Records, utc_now
+
+from bots.console import chat
+from bots.conversation import Conversation
+from bots.dispatcher import build_dispatcher
+from bots.flood import FloodGuard
+from bots.runner import load_topic, make_session, serve, start_bots
+from bots.settings import Settings
+from bots.smalltalk import SmallTalk
+from bots.topic import Suite, discover
+from escalation.delivery import Delivery
+
+log = logging.getLogger("bot")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Справочные боты ЦУР: запуск и отчёты.")
+    parser.add_argument("--console", action="store_true", help="чат с ботом в терминале")
+    parser.add_argument("--bot", help="имя бота (папка в bots/) для --console")
+    commands = parser.add_subparsers(dest="command")
+    report = commands.add_parser("unanswered", help="вопросы, на которые бот не ответил")
+    report.add_argument("--bot", required=True, dest="report_bot")
+    report.add_argument("--days", type=int, default=30)
+    return parser.parse_args(argv)
+
+
+async def console(settings: Settings, records: Records, name: str | None) -> int:
+    names = discover(settings.bots_dir)
+    suite = Suite()
+    for bot_id, topic_name in enumerate(names, start=1):
+        topic = load_topic(settings, settings.bots_dir, topic_name)
+        if topic is not None:
+            topic.bot_id, topic.username = bot_id, f"{topic_name}_bot"
+            suite.topics[topic_name] = topic
+    name = name or next(iter(suite.topics), None)
+    if name not in suite.topics:
+        log.error("no such bot %r; bots: %s", name, ", ".join(suite.topics) or "none")
+        return 2
+    dispatcher = build_dispatcher(
+        suite=suite, conversation=Conversation(suite, records, smalltalk(settings)),
+        delivery=Delivery(), flood=FloodGuard(settings.flood_messages, settings.flood_window))
+    await chat(dispatcher, suite, name)
+    return 0
+
+
+def smalltalk(settings: Settings) -> SmallTalk:
+    return SmallTalk.from_file(settings.bots_dir / "smalltalk.yaml")
+
+
+async def run(settings: Settings, args: argparse.Namespace) -> int:
+    await upgrade_database(settings.database_url)
+    engine = create_engine(settings.database_url)
+    records = Records(make_session_factory(engine))
+    try:
+        if args.command == "unanswered":
+            since = utc_now() - timedelta(days=args.days)
+            return await print_unanswered(settings, records, args.report_bot, since)
+        names = discover(settings.bots_dir)
+        if args.console or not any(settings.bot_token(n) for n in names):
+            if not args.console:
+                log.info("no bot token is set (%s): starting the console chat",
+                         ", ".join(f"{n.upper()}_BOT_TOKEN" for n in names))
+            return await console(settings, records, args.bot)
+        session = make_session(settings)
+        try:
+            suite, bots = await start_bots(settings, session)
+            if not bots:
+                log.error("no bot could start; see the messages above")
+                return 1
+            delivery = Delivery()
+            dispatcher = build_dispatcher(
+                suite=suite, conversation=Conversation(suite, records, smalltalk(settings)),
+                delivery=delivery,
+                flood=FloodGuard(settings.flood_messages, settings.flood_window))
+            await serve(settings, suite, bots, dispatcher)
+            return 0
+        finally:
+            await session.close()
+    finally:
+        await engine.dispose()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return asyncio.run(run(settings, args))
+    except KeyboardInterrupt:
+        return 0
+    except AiogramError as error:
+        log.error("stopped: %s", type(error).__name__)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""Chat with a topic bot in the terminal: the same dispatcher, handlers, FAQ and database.
+
+Only the transport differs: a fake aiogram session turns the bot's requests into printed
+text (buttons become numbered choices) and the person's input into updates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sys
+from datetime import UTC, datetime
+from typing import Any, TextIO, cast
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.base import BaseSession
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    EditMessageText,
+    GetMe,
+    SendMessage,
+    TelegramMethod,
+)
+from aiogram.methods.base import TelegramType
+from aiogram.types import CallbackQuery, Chat, InlineKeyboardMarkup, Message, Update, User
+
+from bots.topic import Suite
+
+CONSOLE_USER = User(id=100, is_bot=False, first_name="Гость", language_code="ru")
+CONSOLE_CHAT = Chat(id=CONSOLE_USER.id, type="private", first_name="Гость")
+
+
+class ConsoleSession(BaseSession):
+    """Prints what the bot sends; remembers the buttons of the last keyboard."""
+
+    def __init__(self, out: TextIO, bot_user: User) -> None:
+        super().__init__()
+        self.out = out
+        self.bot_user = bot_user
+        self.buttons: list[tuple[str, str, int]] = []  # (label, callback data, message id)
+        self._ids = itertools.count(1)
+
+    def _message(self, text: str, message_id: int | None = None) -> Message:
+        return Message(message_id=message_id or next(self._ids), date=datetime.now(UTC),
+                       chat=CONSOLE_CHAT, from_user=self.bot_user, text=text)
+
+    def _print(self, text: str, markup: Any, message_id: int) -> None:
+        self.out.write(f"\n🤖 {text}\n")
+        if isinstance(markup, InlineKeyboardMarkup):
+            self.buttons = [
+                (b.text, b.callback_data or "", message_id)
+                for row in markup.inline_keyboard for b in row
+            ]
+            for number, (label, _, _) in enumerate(self.buttons, start=1):
+                self.out.write(f"   [{number}] {label}\n")
+        self.out.flush()
+
+    async def make_request(self, bot: Bot, method: TelegramMethod[TelegramType],
+                           timeout: int | None = None,  # noqa: ASYNC109 - aiogram's signature
+                           ) -> TelegramType:
+        result: Any = True
+        if isinstance(method, GetMe):
+            result = self.bot_user
+        elif isinstance(method, SendMessage):
+            result = self._message(method.text)
+            self._print(method.text, method.reply_markup, result.message_id)
+        elif isinstance(method, EditMessageText):
+            message_id = method.message_id or 0
+            result = self._message(method.text, message_id)
+            self._print(method.text, method.reply_markup, message_id)
+        elif isinstance(method, AnswerCallbackQuery) and method.text:
+            self.out.write(f"\n💬 {method.text}\n")
+        return cast(TelegramType, result)
+
+    async def stream_content(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover
+        msg = "the console has no files to download"
+        raise NotImplementedError(msg)
+
+    async def close(self) -> None:
+        return None
+
+
+def _read_line() -> str | None:
+    try:
+        return input("\n> ")
+    except EOFError:
+        return None
+
+
+async def chat(dispatcher: Dispatcher, suite: Suite, name: str, *,
+               out: TextIO = sys.stdout) -> None:
+    """Talk to bot ``name`` until EOF or /quit."""
+    topic = suite.topics[name]
+    assert topic.bot_id is not None
+    assert topic.username is not None
+    bot_user = User(id=topic.bot_id, is_bot=True, first_name=name, username=topic.username)
+    session = ConsoleSession(out, bot_user)
+    bot = Bot(f"{topic.bot_id}:console", session=session)
+    out.write(f"Чат с ботом «{topic.texts.topic}». Пишите вопросы; цифра — нажать кнопку; "
+              "/quit или Ctrl-D — выход.\n")
+    update_ids = itertools.count(1)
+    await dispatcher.feed_update(bot, _message_update(next(update_ids), "/start"))
+    while (line := await asyncio.to_thread(_read_line)) is not None:
+        line = line.strip()
+        if line in {"/quit", "/exit"}:
+            break
+        if line.isdigit() and 1 <= int(line) <= len(session.buttons):
+            _, data, message_id = session.buttons[int(line) - 1]
+            update = _callback_update(next(update_ids), data, session._message("", message_id))
+        else:
+            update = _message_update(next(update_ids), line)
+        await dispatcher.feed_update(bot, update)
+
+
+def _message_update(update_id: int, text: str) -> Update:
+    message = Message(message_id=10_000 + update_id, date=datetime.now(UTC), chat=CONSOLE_CHAT,
+                      from_user=CONSOLE_USER, text=text)
+    return Update(update_id=update_id, message=message)
+
+
+def _callback_update(update_id: int, data: str, message: Message) -> Update:
+    query = CallbackQuery(id=str(update_id), from_user=CONSOLE_USER, chat_instance="console",
+                          message=message, data=data)
+    return Update(update_id=update_id, callback_query=query)

@@ -1,0 +1,95 @@
+"""Start the topic bots that can run, serve them until stopped, and stop cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from pathlib import Path
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import AiogramError, TelegramUnauthorizedError
+from faq import FaqError
+
+from bots.polling import BotPoller
+from bots.settings import Settings
+from bots.texts import TextsError
+from bots.topic import Suite, Topic, discover
+
+log = logging.getLogger(__name__)
+
+
+def make_session(settings: Settings) -> AiohttpSession:
+    return AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+
+
+def load_topic(settings: Settings, bots_dir: Path, name: str) -> Topic | None:
+    try:
+        return Topic.load(bots_dir, name, operators_chat_id=settings.operators_chat_id(name))
+    except FaqError as error:
+        problems = "\n".join(f"  {p}" for p in error.problems) or f"  {error}"
+        log.error("bot %s not started: its FAQ is broken:\n%s", name, problems)
+    except (TextsError, OSError, ValueError) as error:
+        log.error("bot %s not started: %s", name, error)
+    return None
+
+
+async def start_bots(settings: Settings, session: AiohttpSession) -> tuple[Suite, list[Bot]]:
+    """Topics and bots that can run; each one that cannot is skipped with the reason logged."""
+    suite = Suite()
+    bots: list[Bot] = []
+    for name in discover(settings.bots_dir):
+        token = settings.bot_token(name)
+        if token is None:
+            log.info("bot %s skipped: %s_BOT_TOKEN is not set", name, name.upper())
+            continue
+        topic = load_topic(settings, settings.bots_dir, name)
+        if topic is None:
+            continue
+        bot = Bot(token.get_secret_value(), session=session)
+        try:
+            me = await bot.get_me()
+        except TelegramUnauthorizedError:
+            log.error("bot %s not started: Telegram rejected its token (401 Unauthorized)", name)
+            continue
+        except AiogramError as error:
+            log.error("bot %s not started: Bot API unreachable (%s)", name, type(error).__name__)
+            continue
+        topic.bot_id, topic.username = me.id, me.username
+        suite.topics[name] = topic
+        bots.append(bot)
+        log.info("bot %s runs as @%s (%d FAQ entries)", name, me.username,
+                 len(topic.faq.current.faq.entries))
+    return suite, bots
+
+
+async def serve(settings: Settings, suite: Suite, bots: list[Bot],
+                dispatcher: Dispatcher) -> None:
+    """Poll every bot and watch every FAQ until SIGINT/SIGTERM, then drain and return."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    pollers = [
+        BotPoller(bot, dispatcher, name=topic.name, timeout=settings.polling_timeout)
+        for bot, topic in zip(bots, suite.topics.values(), strict=True)
+    ]
+    tasks = [asyncio.create_task(p.run(), name=f"poll-{p.name}") for p in pollers]
+    tasks += [
+        asyncio.create_task(t.faq.watch(settings.faq_reload_interval), name=f"faq-{t.name}")
+        for t in suite.topics.values()
+    ]
+    waiter = asyncio.create_task(stop.wait())
+    pollers_done = asyncio.gather(*tasks[: len(pollers)], return_exceptions=True)
+    await asyncio.wait([waiter, pollers_done], return_when=asyncio.FIRST_COMPLETED)
+    log.info("stopping: finishing messages in flight")
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await asyncio.gather(*(p.drain() for p in pollers))
+    waiter.cancel()
+    log.info("stopped")

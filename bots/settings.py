@@ -1,0 +1,53 @@
+"""Configuration from environment variables (and an optional ``.env`` file).
+
+Suite-wide settings are fields of :class:`Settings`. Per-bot settings are named after the bot's
+folder: ``<NAME>_BOT_TOKEN`` and ``<NAME>_OPERATORS_CHAT_ID`` (``NAME`` upper-cased).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dotenv import dotenv_values
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_API_URL = "https://api.telegram.org"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///data/bots.sqlite3"
+    telegram_api_url: str = DEFAULT_API_URL
+    log_level: str = "INFO"
+    bots_dir: Path = Path(__file__).resolve().parent
+    faq_reload_interval: float = Field(default=2.0, gt=0)
+    flood_messages: int = Field(default=5, ge=1, description="replies per citizen per window")
+    flood_window: float = Field(default=10.0, gt=0)
+    polling_timeout: int = Field(default=25, ge=0, le=50)
+
+    def bot_value(self, bot: str, key: str) -> str | None:
+        """``<BOT>_<KEY>`` from the environment, else from ``.env``; empty counts as unset."""
+        name = f"{bot.upper()}_{key}"
+        value = os.environ.get(name)
+        if value is None:
+            env_file = self.model_config.get("env_file")
+            if isinstance(env_file, str) and Path(env_file).is_file():
+                value = dotenv_values(env_file).get(name)
+        return value or None
+
+    def bot_token(self, bot: str) -> SecretStr | None:
+        value = self.bot_value(bot, "BOT_TOKEN")
+        return SecretStr(value) if value else None
+
+    def operators_chat_id(self, bot: str) -> int | None:
+        value = self.bot_value(bot, "OPERATORS_CHAT_ID")
+        if value is None:
+            return None
+        try:
+            return int(value)
+        except ValueError:
+            msg = f"{bot.upper()}_OPERATORS_CHAT_ID must be a chat id (an integer), got {value!r}"
+            raise ValueError(msg) from None

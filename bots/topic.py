@@ -1,0 +1,54 @@
+"""A topic bot as the suite sees it: its folder, texts, FAQ and Telegram identity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bots.faq_source import FaqSource
+from bots.texts import BotTexts, load_texts
+
+FAQ_FILE = "faq.yaml"
+
+
+def discover(bots_dir: Path) -> list[str]:
+    """Names of the bot folders under ``bots_dir`` (those that contain a faq.yaml)."""
+    return sorted(p.parent.name for p in bots_dir.glob(f"*/{FAQ_FILE}"))
+
+
+@dataclass
+class Topic:
+    name: str
+    texts: BotTexts
+    faq: FaqSource
+    operators_chat_id: int | None = None
+    bot_id: int | None = None
+    username: str | None = None
+
+    @classmethod
+    def load(cls, bots_dir: Path, name: str, *, operators_chat_id: int | None = None) -> Topic:
+        """Read the bot's texts and FAQ; raises TextsError, FaqError or OSError if broken."""
+        directory = bots_dir / name
+        texts = load_texts(directory)
+        return cls(
+            name=name,
+            texts=texts,
+            faq=FaqSource.open(directory / FAQ_FILE),
+            operators_chat_id=operators_chat_id,
+        )
+
+
+@dataclass
+class Suite:
+    """All topic bots that run in this process, for cross-bot pointers."""
+
+    topics: dict[str, Topic] = field(default_factory=dict)
+
+    def by_bot_id(self, bot_id: int) -> Topic | None:
+        for topic in self.topics.values():
+            if topic.bot_id == bot_id:
+                return topic
+        return None
+
+    def others(self, topic: Topic) -> list[Topic]:
+        return [t for t in self.topics.values() if t is not topic]

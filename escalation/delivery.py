@@ -1,0 +1,188 @@
+"""The one path every outgoing message takes.
+
+Handlers never call ``bot.send_message`` themselves: they hand the text to :class:`Delivery`,
+which splits it under Telegram's limit, sends it without ``parse_mode`` (citizen and operator
+text is never interpreted as markup), and retries what Telegram asks to retry. Making delivery
+durable (a persistent outbox) changes this module, not the handlers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage, TelegramMethod
+from aiogram.types import InlineKeyboardMarkup, Message, MessageEntity, ReplyParameters
+
+from escalation.splitting import split_text
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# A proxy's HTML error page raises ClientDecodeError, which is not a TelegramAPIError.
+TRANSIENT = (TelegramServerError, TelegramNetworkError, ClientDecodeError)
+
+
+class Undeliverable(Exception):
+    """Telegram refused the message for good (blocked bot, deleted chat, bad request)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+
+    def backoff(self, attempt: int) -> float:
+        """Jittered exponential backoff for the ``attempt``-th retry (1-based)."""
+        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        return random.uniform(ceiling / 2, ceiling)
+
+
+@dataclass
+class Delivery:
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    on_chat_migrated: Callable[[int, int], Awaitable[None]] | None = None
+    migrated: dict[int, int] = field(default_factory=dict)
+
+    async def send_text(
+        self,
+        bot: Bot,
+        chat_id: int,
+        text: str,
+        *,
+        entities: Sequence[MessageEntity] = (),
+        reply_markup: InlineKeyboardMarkup | None = None,
+        reply_to_message_id: int | None = None,
+        message_thread_id: int | None = None,
+    ) -> list[int]:
+        """Send ``text`` as one or more messages; the keyboard goes with the last part.
+
+        Returns the ids of the sent messages. Raises :class:`Undeliverable` on a final refusal.
+        """
+        parts = split_text(text, entities)
+        sent: list[int] = []
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            method = SendMessage(
+                chat_id=chat_id,
+                text=part.text,
+                entities=list(part.entities) or None,
+                reply_markup=reply_markup if last else None,
+                message_thread_id=message_thread_id,
+                reply_parameters=(
+                    ReplyParameters(
+                        message_id=reply_to_message_id, allow_sending_without_reply=True
+                    )
+                    if reply_to_message_id and index == 0
+                    else None
+                ),
+                parse_mode=None,
+            )
+            message = await self._send_with_fallbacks(bot, method)
+            sent.append(message.message_id)
+        return sent
+
+    async def edit_text(
+        self,
+        bot: Bot,
+        chat_id: int,
+        message_id: int,
+        text: str,
+        *,
+        entities: Sequence[MessageEntity] = (),
+        reply_markup: InlineKeyboardMarkup | None = None,
+    ) -> None:
+        """Replace a message's text; falls back to a new message when editing is impossible."""
+        method = EditMessageText(
+            chat_id=chat_id,
+            message_id=message_id,
+            text=text,
+            entities=list(entities) or None,
+            reply_markup=reply_markup,
+            parse_mode=None,
+        )
+        try:
+            await self._call(bot, method)
+        except TelegramBadRequest as error:
+            if "message is not modified" in error.message:
+                return
+            log.info("edit failed (%s), sending a new message instead", error.message)
+            await self.send_text(bot, chat_id, text, entities=entities, reply_markup=reply_markup)
+
+    async def answer_callback(
+        self, bot: Bot, callback_query_id: str, text: str | None = None, *, alert: bool = False
+    ) -> None:
+        """Answer a button press once; a stale query is not an error worth failing for."""
+        try:
+            await self._call(
+                bot,
+                AnswerCallbackQuery(
+                    callback_query_id=callback_query_id, text=text, show_alert=alert or None
+                ),
+            )
+        except TelegramBadRequest as error:
+            log.info("callback answer refused: %s", error.message)
+
+    async def _send_with_fallbacks(self, bot: Bot, method: SendMessage) -> Message:
+        """Send one message, adapting it to what Telegram said was wrong with it."""
+        while True:
+            method = method.model_copy(
+                update={"chat_id": self.migrated.get(int(method.chat_id), method.chat_id)}
+            )
+            try:
+                return await self._call(bot, method)
+            except TelegramMigrateToChat as error:
+                old = int(method.chat_id)
+                self.migrated[old] = error.migrate_to_chat_id
+                if self.on_chat_migrated is not None:
+                    await self.on_chat_migrated(old, error.migrate_to_chat_id)
+            except TelegramBadRequest as error:
+                description = error.message.lower()
+                if "replied not found" in description and method.reply_parameters:
+                    method = method.model_copy(update={"reply_parameters": None})
+                elif "can't parse entities" in description and method.entities:
+                    log.warning("entities rejected, resending as plain text")
+                    method = method.model_copy(update={"entities": None})
+                else:
+                    raise Undeliverable(error.message) from error
+            except TelegramForbiddenError as error:
+                raise Undeliverable(error.message) from error
+
+    async def _call(self, bot: Bot, method: TelegramMethod[T]) -> T:
+        """Call ``method``, waiting out flood control and retrying transient failures."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await bot(method)
+            except TelegramRetryAfter as error:
+                if attempt >= self.policy.max_attempts:
+                    raise
+                log.info("flood control: waiting %s s", error.retry_after)
+                await self.sleep(error.retry_after)
+            except TRANSIENT as error:
+                if attempt >= self.policy.max_attempts:
+                    raise
+                delay = self.policy.backoff(attempt)
+                log.info("transient %s, retry %d in %.1f s", type(error).__name__, attempt, delay)
+                await self.sleep(delay)

@@ -1,0 +1,44 @@
+from pathlib import Path
+
+import pytest
+
+from bots.smalltalk import SmallTalk, SmallTalkKind
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def smalltalk() -> SmallTalk:
+    return SmallTalk.from_file(ROOT / "bots" / "smalltalk.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Привет!", SmallTalkKind.GREETING),
+        ("Добрый день", SmallTalkKind.GREETING),
+        ("здравствуйте, подскажите пожалуйста", SmallTalkKind.GREETING),
+        ("Спасибо большое!!!", SmallTalkKind.THANKS),
+        ("спс", SmallTalkKind.THANKS),
+        ("привет, спасибо вам", SmallTalkKind.THANKS),
+        ("До свидания", SmallTalkKind.FAREWELL),
+        ("вы там все дебилы что ли", SmallTalkKind.ABUSE),
+        ("Сука, где мои деньги", SmallTalkKind.ABUSE),
+    ],
+)
+def test_small_talk_is_recognised(smalltalk, text, kind):
+    assert smalltalk.classify(text) is kind
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Добрый день, сколько платят на ребёнка?",
+        "Здравствуйте, как получить сертификат о вакцинации",
+        "спасибо, а где записаться на прививку?",
+        "страховка",  # contains "страх", no abusive root
+        "потребовали справку",
+    ],
+)
+def test_questions_are_not_small_talk(smalltalk, text):
+    assert smalltalk.classify(text) is None
