@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from aiogram.exceptions import AiogramError
-from bots.reports import print_unanswered
 from escalation.db import create_engine, make_session_factory, upgrade_database
 from escalation.records import Records, utc_now
 
@@ -24,6 +23,7 @@ from bots.console import chat
 from bots.conversation import Conversation
 from bots.dispatcher import build_dispatcher
 from bots.flood import FloodGuard
+from bots.reports import print_unanswered
 from bots.runner import load_topic, make_session, serve, start_bots
 from bots.settings import Settings
 from bots.smalltalk import SmallTalk
@@ -92,7 +92,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
                 suite=suite, conversation=Conversation(suite, records, smalltalk(settings)),
                 delivery=delivery,
                 flood=FloodGuard(settings.flood_messages, settings.flood_window))
-            await serve(settings, suite, bots, dispatcher)
+            await serve(settings, suite, bots, dispatcher, delivery)
             return 0
         finally:
             await session.close()

@@ -12,14 +12,22 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import AiogramError, TelegramUnauthorizedError
+from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 from faq import FaqError
 
+from bots.faq_source import ReloadErrorHandler
 from bots.polling import BotPoller
 from bots.settings import Settings
 from bots.texts import TextsError
 from bots.topic import Suite, Topic, discover
+from escalation.delivery import Delivery, Undeliverable
 
 log = logging.getLogger(__name__)
+
+CITIZEN_COMMANDS = [
+    BotCommand(command="start", description="Главное меню и вопросы по темам"),
+    BotCommand(command="help", description="Как задать вопрос"),
+]
 
 
 def make_session(settings: Settings) -> AiohttpSession:
@@ -59,6 +67,7 @@ async def start_bots(settings: Settings, session: AiohttpSession) -> tuple[Suite
             log.error("bot %s not started: Bot API unreachable (%s)", name, type(error).__name__)
             continue
         topic.bot_id, topic.username = me.id, me.username
+        await _prepare(bot, name)
         suite.topics[name] = topic
         bots.append(bot)
         log.info("bot %s runs as @%s (%d FAQ entries)", name, me.username,
@@ -66,8 +75,32 @@ async def start_bots(settings: Settings, session: AiohttpSession) -> tuple[Suite
     return suite, bots
 
 
-async def serve(settings: Settings, suite: Suite, bots: list[Bot],
-                dispatcher: Dispatcher) -> None:
+async def _prepare(bot: Bot, name: str) -> None:
+    """Make polling possible (keeping pending updates) and show citizens the commands."""
+    try:
+        await bot.delete_webhook(drop_pending_updates=False)
+        await bot.set_my_commands(CITIZEN_COMMANDS, scope=BotCommandScopeAllPrivateChats())
+    except AiogramError as error:
+        log.warning("bot %s: start-up call failed (%s)", name, type(error).__name__)
+
+
+def _reload_reporter(topic: Topic, bot: Bot, delivery: Delivery) -> ReloadErrorHandler:
+    async def report(problem: str) -> None:
+        if topic.operators_chat_id is None:
+            return
+        text = f"Файл FAQ бота {topic.name} изменён, но содержит ошибки. Бот продолжает " \
+               f"отвечать по прежней версии.\n\n{problem}"
+        try:
+            await delivery.send_text(bot, topic.operators_chat_id, text)
+        except Undeliverable as error:
+            log.error("bot %s: could not tell operators about the broken FAQ: %s", topic.name,
+                      error.reason)
+
+    return report
+
+
+async def serve(settings: Settings, suite: Suite, bots: list[Bot], dispatcher: Dispatcher,
+                delivery: Delivery) -> None:
     """Poll every bot and watch every FAQ until SIGINT/SIGTERM, then drain and return."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -80,8 +113,11 @@ async def serve(settings: Settings, suite: Suite, bots: list[Bot],
     ]
     tasks = [asyncio.create_task(p.run(), name=f"poll-{p.name}") for p in pollers]
     tasks += [
-        asyncio.create_task(t.faq.watch(settings.faq_reload_interval), name=f"faq-{t.name}")
-        for t in suite.topics.values()
+        asyncio.create_task(
+            t.faq.watch(settings.faq_reload_interval, _reload_reporter(t, bot, delivery)),
+            name=f"faq-{t.name}",
+        )
+        for bot, t in zip(bots, suite.topics.values(), strict=True)
     ]
     waiter = asyncio.create_task(stop.wait())
     pollers_done = asyncio.gather(*tasks[: len(pollers)], return_exceptions=True)
