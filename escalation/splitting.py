@@ -8,6 +8,7 @@ itself is longer than the limit, in which case it is clipped into both parts).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -79,7 +80,7 @@ def replace_entity(entity: MessageEntity, *, offset: int, length: int) -> Messag
 
 def split_text(
     text: str,
-    entities: tuple[MessageEntity, ...] | list[MessageEntity] = (),
+    entities: Sequence[MessageEntity] = (),
     *,
     limit: int = TELEGRAM_TEXT_LIMIT,
 ) -> list[TextPart]:

@@ -1,0 +1,1 @@
+"""Everything a question goes through after the FAQ matcher: storage, escalation, delivery."""

@@ -1,0 +1,360 @@
+"""What citizens asked and what became of it.
+
+:class:`Records` is the only writer of ``citizens``, ``questions`` and ``question_events``.
+Each method is one transaction; callers never see a session.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Final
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from escalation.models import Citizen, Question, QuestionEvent
+
+log = logging.getLogger(__name__)
+
+# Primary keys are 32-bit; a larger id (forged button data) cannot exist and, on PostgreSQL,
+# cannot even be bound as a parameter.
+_MAX_ID: Final = 2**31 - 1
+
+CLARIFY_PICK: Final = "clarify_pick"
+FEEDBACK_DOWN: Final = "feedback_down"
+
+
+def utc_now() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class UnansweredReason(StrEnum):
+    ESCALATED = "escalated"
+    CLARIFY_ABANDONED = "clarify_abandoned"
+    NOT_HELPFUL = "not_helpful"
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionView:
+    """A recorded question as handlers see it.
+
+    ``bot`` and ``tg_user_id`` let a callback handler check that a button belongs to this bot
+    and to the citizen who pressed it.
+    """
+
+    id: int
+    bot: str
+    citizen_id: int
+    tg_user_id: int
+    chat_id: int
+    tg_message_id: int | None
+    text: str
+    source: str
+    kind: str
+    decision: str | None
+    entry_id: str | None
+    score: float | None
+    candidates: tuple[tuple[str, float], ...]
+    outcome: str | None
+    entry_shown: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class UnansweredItem:
+    question_id: int
+    text: str
+    reason: UnansweredReason
+    created_at: datetime
+
+
+def _valid_id(value: int) -> bool:
+    return 0 < value <= _MAX_ID
+
+
+def _candidates_json(candidates: Iterable[tuple[str, float]]) -> list[dict[str, Any]]:
+    return [{"entry_id": entry_id, "score": float(score)} for entry_id, score in candidates]
+
+
+def _candidates_view(stored: list[dict[str, Any]] | None) -> tuple[tuple[str, float], ...]:
+    return tuple((str(item["entry_id"]), float(item["score"])) for item in stored or ())
+
+
+class Records:
+    """Records questions, the citizen's later actions on them, and reports on both."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    async def touch_citizen(
+        self, *, bot: str, tg_user_id: int, display_name: str | None, username: str | None
+    ) -> int:
+        """Create or refresh the citizen (name, username, last seen); returns its id."""
+        async with self._sessions.begin() as session:
+            return await self._touch_citizen(
+                session,
+                bot=bot,
+                tg_user_id=tg_user_id,
+                display_name=display_name,
+                username=username,
+                now=self._clock(),
+            )
+
+    async def record_question(
+        self,
+        *,
+        bot: str,
+        tg_user_id: int,
+        display_name: str | None,
+        username: str | None,
+        chat_id: int,
+        tg_message_id: int | None,
+        text: str,
+        source: str,
+        kind: str,
+        decision: str | None = None,
+        entry_id: str | None = None,
+        score: float | None = None,
+        candidates: Iterable[tuple[str, float]] = (),
+        outcome: str | None = None,
+        entry_shown: str | None = None,
+    ) -> int:
+        """Store an incoming question (and touch its citizen); returns the question id.
+
+        ``candidates`` are ``(entry_id, score)`` pairs, best first. When the question was
+        ``answered`` right away, ``entry_shown`` defaults to ``entry_id``.
+        """
+        now = self._clock()
+        if entry_shown is None and outcome == "answered":
+            entry_shown = entry_id
+        async with self._sessions.begin() as session:
+            citizen_id = await self._touch_citizen(
+                session,
+                bot=bot,
+                tg_user_id=tg_user_id,
+                display_name=display_name,
+                username=username,
+                now=now,
+            )
+            question = Question(
+                bot=bot,
+                citizen_id=citizen_id,
+                chat_id=chat_id,
+                tg_message_id=tg_message_id,
+                text=text,
+                source=source,
+                created_at=now,
+                kind=kind,
+                decision=decision,
+                entry_id=entry_id,
+                score=score,
+                candidates=_candidates_json(candidates),
+                outcome=outcome,
+                entry_shown=entry_shown,
+            )
+            session.add(question)
+            await session.flush()
+            question_id = question.id
+        log.debug(
+            "Recorded question %d of %s: kind=%s decision=%s", question_id, bot, kind, decision
+        )
+        return question_id
+
+    async def record_event(
+        self,
+        *,
+        question_id: int,
+        kind: str,
+        entry_id: str | None = None,
+        outcome: str | None = None,
+    ) -> bool:
+        """Append an event to a question and move its outcome on, if ``outcome`` is given.
+
+        A ``clarify_pick`` also sets the entry shown to ``entry_id``. Returns False, changing
+        nothing, when there is no such question (stale or forged button data).
+        """
+        if not _valid_id(question_id):
+            return False
+        now = self._clock()
+        async with self._sessions.begin() as session:
+            question = await session.get(Question, question_id)
+            if question is None:
+                log.debug("Event %s for unknown question %d ignored", kind, question_id)
+                return False
+            session.add(
+                QuestionEvent(
+                    question_id=question_id, kind=kind, entry_id=entry_id, created_at=now
+                )
+            )
+            if outcome is not None:
+                question.outcome = outcome
+            if kind == CLARIFY_PICK and entry_id is not None:
+                question.entry_shown = entry_id
+        return True
+
+    async def get_question(self, question_id: int) -> QuestionView | None:
+        """The question with this id, or None if there is none."""
+        if not _valid_id(question_id):
+            return None
+        async with self._sessions.begin() as session:
+            row = (
+                await session.execute(
+                    select(Question, Citizen.tg_user_id)
+                    .join(Citizen, Citizen.id == Question.citizen_id)
+                    .where(Question.id == question_id)
+                )
+            ).one_or_none()
+        if row is None:
+            return None
+        question, tg_user_id = row
+        return QuestionView(
+            id=question.id,
+            bot=question.bot,
+            citizen_id=question.citizen_id,
+            tg_user_id=tg_user_id,
+            chat_id=question.chat_id,
+            tg_message_id=question.tg_message_id,
+            text=question.text,
+            source=question.source,
+            kind=question.kind,
+            decision=question.decision,
+            entry_id=question.entry_id,
+            score=question.score,
+            candidates=_candidates_view(question.candidates),
+            outcome=question.outcome,
+            entry_shown=question.entry_shown,
+            created_at=question.created_at,
+        )
+
+    async def unanswered(self, *, bot: str, since: datetime) -> list[UnansweredItem]:
+        """Questions of ``bot`` asked since ``since`` that the FAQ did not settle, oldest first.
+
+        A question is listed once, with the first matching reason of: ``escalated`` (the
+        matcher escalated it, except when it was redirected to another bot, or the citizen
+        asked for a person), ``not_helpful`` (the citizen pressed 👎), ``clarify_abandoned``
+        (the matcher asked to clarify and the citizen picked none of the options).
+        """
+        picked = (
+            select(QuestionEvent.id)
+            .where(QuestionEvent.question_id == Question.id, QuestionEvent.kind == CLARIFY_PICK)
+            .exists()
+        )
+        disliked = (
+            select(QuestionEvent.id)
+            .where(QuestionEvent.question_id == Question.id, QuestionEvent.kind == FEEDBACK_DOWN)
+            .exists()
+        )
+        escalated = or_(
+            Question.outcome == "escalated",
+            and_(Question.decision == "escalate", Question.kind != "redirect"),
+        )
+        abandoned = and_(Question.decision == "clarify", ~picked)
+        statement = (
+            select(
+                Question.id,
+                Question.text,
+                Question.created_at,
+                escalated.label("escalated"),
+                disliked.label("disliked"),
+            )
+            .where(Question.bot == bot, Question.created_at >= since)
+            .where(or_(escalated, disliked, abandoned))
+            .order_by(Question.created_at, Question.id)
+        )
+        async with self._sessions.begin() as session:
+            rows = (await session.execute(statement)).all()
+        items = []
+        for row in rows:
+            if row.escalated:
+                reason = UnansweredReason.ESCALATED
+            elif row.disliked:
+                reason = UnansweredReason.NOT_HELPFUL
+            else:
+                reason = UnansweredReason.CLARIFY_ABANDONED
+            items.append(UnansweredItem(row.id, row.text, reason, row.created_at))
+        return items
+
+    async def stats(self, *, bot: str, since: datetime) -> dict[str, int]:
+        """Counts over the questions of ``bot`` asked since ``since``.
+
+        Keys: ``total``, ``kind:<kind>``, ``decision:<decision>``, ``outcome:<outcome>`` and
+        ``event:<event kind>`` (events on those questions). ``total`` is always present; other
+        zero counts are left out.
+        """
+        scope = and_(Question.bot == bot, Question.created_at >= since)
+        counts: Counter[str] = Counter()
+        async with self._sessions.begin() as session:
+            for prefix, column in (
+                ("kind", Question.kind),
+                ("decision", Question.decision),
+                ("outcome", Question.outcome),
+            ):
+                rows = await session.execute(
+                    select(column, func.count()).where(scope, column.is_not(None)).group_by(column)
+                )
+                counts.update({f"{prefix}:{value}": n for value, n in rows})
+            counts["total"] = sum(v for k, v in counts.items() if k.startswith("kind:"))
+            rows = await session.execute(
+                select(QuestionEvent.kind, func.count())
+                .join(Question, Question.id == QuestionEvent.question_id)
+                .where(scope)
+                .group_by(QuestionEvent.kind)
+            )
+            counts.update({f"event:{value}": n for value, n in rows})
+        return {key: n for key, n in counts.items() if n or key == "total"}
+
+    async def _touch_citizen(
+        self,
+        session: AsyncSession,
+        *,
+        bot: str,
+        tg_user_id: int,
+        display_name: str | None,
+        username: str | None,
+        now: datetime,
+    ) -> int:
+        """``INSERT ... ON CONFLICT DO UPDATE ... RETURNING id``, atomic on both backends.
+
+        The database resolves concurrent first messages of one citizen itself: there is no
+        select-then-insert window, hence no unique violation to catch and retry.
+        """
+        dialect = session.get_bind().dialect.name
+        insert: Callable[..., postgresql.Insert | sqlite.Insert]
+        if dialect == "postgresql":
+            insert = postgresql.insert
+        elif dialect == "sqlite":
+            insert = sqlite.insert
+        else:
+            msg = f"unsupported database {dialect!r}: use PostgreSQL or SQLite"
+            raise NotImplementedError(msg)
+        statement = insert(Citizen).values(
+            bot=bot,
+            tg_user_id=tg_user_id,
+            display_name=display_name,
+            username=username,
+            first_seen_at=now,
+            last_seen_at=now,
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=[Citizen.bot, Citizen.tg_user_id],
+            set_={
+                "display_name": statement.excluded.display_name,
+                "username": statement.excluded.username,
+                "last_seen_at": statement.excluded.last_seen_at,
+            },
+        )
+        result = await session.execute(statement.returning(Citizen.id))
+        return result.scalar_one()
