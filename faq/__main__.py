@@ -1,0 +1,3 @@
+from faq.cli import run
+
+run()

@@ -1,0 +1,66 @@
+"""Matcher knobs. Thresholds are calibrated on labelled data: see docs/matching.md."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MatcherConfig:
+    """Scores are 0–100. Decision for the best score s1 and the runner-up s2:
+
+    * ``answer`` when s1 ≥ ``answer_threshold`` and s1 − s2 ≥ ``clarify_margin``;
+    * ``clarify`` (2–``max_options`` buttons) when s1 ≥ ``escalate_floor`` otherwise;
+    * ``escalate`` (to an operator) below ``escalate_floor``.
+
+    An entry's score mixes five parts (weights are normalised to sum to 1):
+    the weighted term overlap with its best phrasing (``row_weight``), rapidfuzz similarity
+    to that phrasing (``fuzzy_weight``), the share of the question's term weight found in any
+    of its phrasings (``coverage_weight``) and in its answer text (``answer_weight``), and the
+    character 3-gram TF-IDF cosine with the entry and with its closest phrasing
+    (``ngram_weight``).
+    """
+
+    # Calibrated with `python -m faq calibrate` on tests/data/*_dev.yaml (docs/matching.md).
+    answer_threshold: float = 62.0
+    clarify_margin: float = 7.0
+    escalate_floor: float = 27.0
+    clarify_window: float = 15.0  # options shown: within this many points of s1
+    max_options: int = 3
+    row_weight: float = 0.25
+    fuzzy_weight: float = 0.15
+    coverage_weight: float = 0.15
+    answer_weight: float = 0.05
+    ngram_weight: float = 0.4
+    ngram_size: int = 3
+    ngram_answer_weight: float = 0.1  # answer text counts this much in the n-gram vectors
+    recall_weight: float = 0.5  # row overlap = harmonic mix of phrasing recall and precision
+    unknown_factor: float = 1.0  # weight of a word absent from the FAQ, × the rarest word's
+    specific_factor: float = 0.5  # scores shrink when the question weighs < this × median
+    cap_factor: float = 1.5  # question weight is capped at this × median phrasing weight
+    prefix_length: int = 6  # prefix keys for partial (derivational) matches; 0 = off
+    prefix_factor: float = 0.5  # weight of a prefix key relative to a whole word
+    long_question_terms: int = 12  # longer ones are reduced to the entry's words for rapidfuzz
+    candidate_pool: int = 100  # entries (best by word coverage) whose phrasings are scored
+    rerank_entries: int = 30  # entries re-scored by rapidfuzz after the lexical pass
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.escalate_floor <= self.answer_threshold <= 100:
+            msg = "need 0 <= escalate_floor <= answer_threshold <= 100"
+            raise ValueError(msg)
+        if self.max_options < 2:
+            msg = "max_options must be at least 2: a clarification offers a choice"
+            raise ValueError(msg)
+        weights = (
+            self.row_weight,
+            self.fuzzy_weight,
+            self.coverage_weight,
+            self.answer_weight,
+            self.ngram_weight,
+        )
+        if min(weights) < 0 or sum(weights) <= 0 or not 0 < self.recall_weight < 1:
+            msg = "score weights must be >= 0 with a positive sum; 0 < recall_weight < 1"
+            raise ValueError(msg)
+        if self.long_question_terms < 2 or not 1 <= self.rerank_entries <= self.candidate_pool:
+            msg = "need long_question_terms >= 2 and 1 <= rerank_entries <= candidate_pool"
+            raise ValueError(msg)

@@ -1,0 +1,56 @@
+"""Turn ranked entry scores into answer / clarify / escalate."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from faq.config import MatcherConfig
+from faq.results import Candidate, Decision
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    decision: Decision
+    entry_id: str | None
+    candidates: list[Candidate]
+    reason: str  # in Russian, for editors
+
+
+def decide(ranked: Sequence[Candidate], config: MatcherConfig) -> Verdict:
+    """Apply the calibrated thresholds to candidates sorted best first."""
+    informative = list(ranked[:3])
+    if not ranked:
+        reason = "в вопросе нет слов, которые встречаются в этом FAQ"
+        return Verdict("escalate", None, [], reason)
+    s1 = ranked[0].score
+    s2 = ranked[1].score if len(ranked) > 1 else 0.0
+    if s1 < config.escalate_floor:
+        reason = f"лучшая оценка {s1:.1f} ниже порога {config.escalate_floor:.1f}"
+        return Verdict("escalate", None, informative, reason)
+    if s1 >= config.answer_threshold and s1 - s2 >= config.clarify_margin:
+        reason = (
+            f"оценка {s1:.1f} не ниже порога ответа {config.answer_threshold:.1f}, "
+            f"отрыв от следующей записи {s1 - s2:.1f} не меньше {config.clarify_margin:.1f}"
+        )
+        return Verdict("answer", ranked[0].entry_id, informative, reason)
+    if len(ranked) < 2:
+        reason = (
+            f"оценка {s1:.1f} ниже порога ответа {config.answer_threshold:.1f}, "
+            "а других похожих записей нет"
+        )
+        return Verdict("escalate", None, informative, reason)
+    options = [c for c in ranked[: config.max_options] if c.score >= s1 - config.clarify_window]
+    if len(options) < 2:
+        options = list(ranked[:2])
+    if s1 >= config.answer_threshold:
+        reason = (
+            f"оценка {s1:.1f} высокая, но '{ranked[1].entry_id}' отстаёт всего на "
+            f"{s1 - s2:.1f} (нужно {config.clarify_margin:.1f}): спросим, что имелось в виду"
+        )
+    else:
+        reason = (
+            f"оценка {s1:.1f} между порогами {config.escalate_floor:.1f} и "
+            f"{config.answer_threshold:.1f}: предложим варианты"
+        )
+    return Verdict("clarify", None, options, reason)

@@ -1,0 +1,162 @@
+"""Editor checks for an FAQ file beyond the schema: what a citizen would notice."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from faq.loader import load_faq
+from faq.matcher import Matcher
+from faq.problems import FaqError, FaqReadError, Problem
+from faq.results import MatchResult
+from faq.schema import FaqFile
+
+TELEGRAM_LIMIT = 4096  # characters per message, counted in UTF-16 code units
+
+
+def utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def lint_path(path: str | Path, *, today: dt.date | None = None) -> list[Problem]:
+    """All findings for one file; raises FaqReadError only when the file cannot be read."""
+    try:
+        faq = load_faq(path)
+    except FaqReadError:
+        raise
+    except FaqError as exc:
+        return exc.problems
+    return lint_faq(faq, today=today)
+
+
+def lint_faq(faq: FaqFile, *, today: dt.date | None = None) -> list[Problem]:
+    today = today or dt.date.today()
+    problems = _entry_checks(faq, today)
+    problems += _confusions(faq, Matcher(faq))
+    return sorted(problems, key=Problem.sort_key)
+
+
+def _entry_checks(faq: FaqFile, today: dt.date) -> list[Problem]:
+    problems: list[Problem] = []
+    for number, entry in enumerate(faq.entries):
+        length = utf16_length(entry.answer)
+        if length > TELEGRAM_LIMIT:
+            problems.append(
+                Problem(
+                    faq.path,
+                    faq.line_of("entries", number, "answer"),
+                    entry.id,
+                    f"ответ длиннее лимита Telegram: {length} символов при максимуме "
+                    f"{TELEGRAM_LIMIT}; сократите его или разделите запись на две",
+                )
+            )
+        if entry.review_by is not None and entry.review_by < today:
+            problems.append(
+                Problem(
+                    faq.path,
+                    faq.line_of("entries", number, "review_by"),
+                    entry.id,
+                    f"срок проверки {entry.review_by:%d.%m.%Y} прошёл: проверьте ответ "
+                    "и поставьте новую дату review_by",
+                    severity="warning",
+                )
+            )
+    return problems
+
+
+def _phrasing_loc(number: int, phrasing: int) -> tuple[str | int, ...]:
+    if phrasing == 0:
+        return ("entries", number, "question")
+    return ("entries", number, "alternatives", phrasing - 1)
+
+
+def _confusions(faq: FaqFile, matcher: Matcher) -> list[Problem]:
+    """Phrasings the matcher cannot attribute to their own entry."""
+    problems: list[Problem] = []
+    rows_of_entry: dict[int, list[int]] = {}
+    for row_id, row in enumerate(matcher.index.rows):
+        rows_of_entry.setdefault(row.entry, []).append(row_id)
+    for number, entry in enumerate(faq.entries):
+        for phrasing, text in enumerate(entry.phrasings):
+            line = faq.line_of(*_phrasing_loc(number, phrasing))
+            result = matcher.match(text)
+            if not result.explanation.normalized:
+                problems.append(
+                    Problem(
+                        faq.path,
+                        line,
+                        entry.id,
+                        f"в формулировке «{text}» не осталось значимых слов: по ней запись "
+                        "не найти, перепишите её",
+                    )
+                )
+                continue
+            if result.decision == "answer" and result.entry_id == entry.id:
+                problems += _leave_one_out(
+                    faq, matcher, number, phrasing, text, line, rows_of_entry
+                )
+                continue
+            problems.append(_confusion(matcher, entry.id, text, line, result))
+    return problems
+
+
+def _confusion(
+    matcher: Matcher, entry_id: str, text: str, line: int | None, result: MatchResult
+) -> Problem:
+    """Why a phrasing asked word for word does not get its own entry's answer."""
+    config = matcher.config
+    path = matcher.faq.path
+    top = result.explanation.top
+    own = next((c.score for c in top if c.entry_id == entry_id), 0.0)
+    rival = next((c for c in top if c.entry_id != entry_id), None)
+    if rival is not None and rival.score > own + config.clarify_margin:
+        message = (
+            f"формулировка «{text}» подходит к записи '{rival.entry_id}' "
+            f"({rival.score:.0f}) больше, чем к своей ({own:.0f})"
+        )
+        return Problem(path, line, entry_id, message)
+    if rival is not None and own - rival.score < config.clarify_margin:
+        message = (
+            f"записи '{entry_id}' и '{rival.entry_id}' не различить: на «{text}» "
+            f"они получают {own:.0f} и {rival.score:.0f}; сделайте вопросы "
+            "различимее или объедините записи"
+        )
+        return Problem(path, line, entry_id, message)
+    message = (
+        f"формулировка «{text}» слишком общая: даже дословно она получает {own:.0f} при "
+        f"пороге ответа {config.answer_threshold:.0f}, и бот переспросит; добавьте в неё "
+        "слова, которые отличают эту запись"
+    )
+    return Problem(path, line, entry_id, message, severity="warning")
+
+
+def _leave_one_out(
+    faq: FaqFile,
+    matcher: Matcher,
+    number: int,
+    phrasing: int,
+    text: str,
+    line: int | None,
+    rows_of_entry: dict[int, list[int]],
+) -> list[Problem]:
+    """Without this phrasing, would a paraphrase of it still reach its own entry?"""
+    own_rows = rows_of_entry.get(number, [])
+    this_row = [r for r in own_rows if matcher.index.rows[r].phrasing == phrasing]
+    if len(own_rows) < 2 or not this_row:
+        return []
+    ranked = matcher.rank(text, exclude=this_row)
+    if not ranked or ranked[0].entry == number:
+        return []
+    ids = matcher.index.entry_ids
+    own = next((item.score for item in ranked if item.entry == number), 0.0)
+    rival = ranked[0]
+    result = matcher.result(text, matcher.analyze(text), ranked)
+    if result.decision != "answer":
+        return []  # alternatives are meant to differ; only a confident wrong answer is a defect
+    kind = "альтернатива" if phrasing else "вопрос"
+    message = (
+        f"{kind} «{text}» ближе к записи '{ids[rival.entry]}' ({rival.score:.0f}), чем к "
+        f"остальным формулировкам своей записи ({own:.0f}): похожий вопрос получит чужой "
+        "ответ; добавьте близкие альтернативы или уточните формулировку"
+    )
+    return [Problem(faq.path, line, faq.entries[number].id, message)]

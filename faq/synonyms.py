@@ -1,0 +1,87 @@
+"""Replace synonyms and multi-word phrases by one canonical term sequence (on lemmas)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+Terms = tuple[str, ...]
+Lemmatizer = Callable[[str], Terms]
+
+
+class SynonymTable:
+    """Greedy longest-match rewriting of lemma sequences, like a search-time synonym filter.
+
+    A table may sit on top of a ``base`` table: text is rewritten by the base first, and this
+    table's rules are written in the base's canonical vocabulary. That lets a file-level group
+    «медотвод: [отвод от прививки]» also match «отвод от вакцинации» (built-in: вакцинация →
+    прививка).
+    """
+
+    __slots__ = ("_base", "_max_len", "_rules")
+
+    def __init__(
+        self, rules: Mapping[Terms, Terms] | None = None, *, base: SynonymTable | None = None
+    ) -> None:
+        self._rules: dict[Terms, Terms] = {k: v for k, v in (rules or {}).items() if k}
+        self._max_len = max((len(key) for key in self._rules), default=0)
+        self._base = base
+
+    @property
+    def rules(self) -> Mapping[Terms, Terms]:
+        return self._rules
+
+    def apply(self, lemmas: Sequence[str]) -> list[str]:
+        """Rewrite a lemma sequence; an empty canonical form removes the phrase (a filler)."""
+        if self._base is not None:
+            lemmas = self._base.apply(lemmas)
+        if not self._rules:
+            return list(lemmas)
+        out: list[str] = []
+        position, total = 0, len(lemmas)
+        while position < total:
+            for size in range(min(self._max_len, total - position), 0, -1):
+                replacement = self._rules.get(tuple(lemmas[position : position + size]))
+                if replacement is not None:
+                    out.extend(replacement)
+                    position += size
+                    break
+            else:
+                out.append(lemmas[position])
+                position += 1
+        return out
+
+    def extended(
+        self, groups: Iterable[tuple[str, Iterable[str]]], lemmatize: Lemmatizer
+    ) -> SynonymTable:
+        """A table for extra groups (e.g. a file's ``synonyms:``) on top of this one."""
+        rules: dict[Terms, Terms] = {}
+        for canonical_text, variants in groups:
+            canonical = tuple(self.apply(lemmatize(canonical_text)))
+            if not canonical:
+                continue
+            if len(canonical) > 1:
+                rules[canonical] = canonical  # so «прожиточный минимум» is not expanded twice
+            for variant in variants:
+                key = tuple(self.apply(lemmatize(variant)))
+                if key and key != canonical:
+                    rules[key] = canonical
+        return SynonymTable(rules, base=self)
+
+    def __len__(self) -> int:
+        return len(self._rules) + (len(self._base) if self._base is not None else 0)
+
+
+def build_table(
+    groups: Mapping[str, Sequence[str]], fillers: Iterable[str], lemmatize: Lemmatizer
+) -> SynonymTable:
+    """The built-in table: synonym groups plus filler phrases that rewrite to nothing."""
+    rules: dict[Terms, Terms] = {lemmatize(phrase): () for phrase in fillers}
+    for canonical_text, variants in groups.items():
+        canonical = lemmatize(canonical_text)
+        if len(canonical) > 1:
+            rules[canonical] = canonical
+        for variant in variants:
+            key = lemmatize(variant)
+            if key and key != canonical:
+                rules[key] = canonical
+    return SynonymTable(rules)

@@ -1,0 +1,139 @@
+"""Normalisation of Russian citizen text: what the matcher and the bot see."""
+
+from __future__ import annotations
+
+import pytest
+
+from faq import Matcher, normalize_text
+from faq.layout import to_cyrillic
+from faq.normalize import analyze
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("ghbdtn", "привет"),
+        ("rfr gjkexbnm gjcj,bt&", "как получить пособие"),
+        ("GHBDTN", "привет"),
+    ],
+)
+def test_wrong_keyboard_layout_is_retyped(typed: str, meant: str) -> None:
+    assert normalize_text(typed) == normalize_text(meant)
+    assert analyze(typed).layout_fixed
+
+
+def test_layout_map_covers_punctuation_keys() -> None:
+    assert to_cyrillic("[];',.`") == "хъжэбюё"
+
+
+def test_english_text_is_not_retyped() -> None:
+    analysis = analyze("Hello, how are you?")
+    assert not analysis.layout_fixed
+    assert analysis.lemmas == ("hello", "how", "are", "you")
+
+
+def test_one_word_in_wrong_layout_inside_russian_text() -> None:
+    assert analyze("как получить gjcj,bt").lemmas[-1] == "пособие"
+
+
+def test_case_yo_punctuation_and_emoji() -> None:
+    assert normalize_text("ЁЛКА!!! Ёжик, 😀👍 ребёнок?") == "елка ежик ребенок"
+
+
+def test_lemmas_and_suppletive_forms() -> None:
+    assert normalize_text("детей получили выплаты") == "ребенок получить выплата"
+
+
+def test_substantivised_adjective_and_adverb_get_adjective_lemma() -> None:
+    assert analyze("пожилого").lemmas == analyze("пожилые").lemmas == ("пожилой",)
+    assert analyze("повторно").lemmas == analyze("повторная").lemmas
+
+
+@pytest.mark.parametrize(
+    ("text", "lemmas"),
+    [
+        ("от 3-7 лет", ("от", "3", "7", "год")),
+        ("10 000 рублей", ("10000", "рубль")),
+        ("1 500 000", ("1500000",)),
+        ("трёх детей", ("3", "ребенок")),
+        ("трех и семи", ("3", "и", "7")),
+        ("двое детей", ("2", "ребенок")),
+    ],
+)
+def test_numbers(text: str, lemmas: tuple[str, ...]) -> None:
+    assert analyze(text).lemmas == lemmas
+
+
+@pytest.mark.parametrize(
+    ("variant", "canonical"),
+    [
+        ("прививка", "вакцинация"),
+        ("укол", "вакцина"),
+        ("пособие", "выплаты"),
+        ("QR-код", "кьюар"),
+        ("куар код", "сертификат"),
+        ("пенсионный фонд", "СФР"),
+        ("соцфонд", "ПФР"),
+        ("полис ОМС", "полис"),
+        ("портал госуслуг", "гос услуги"),
+        ("детский", "дети"),
+        ("многофункциональный центр", "МФЦ"),
+    ],
+)
+def test_builtin_synonyms_share_one_canonical_term(variant: str, canonical: str) -> None:
+    assert analyze(variant).terms == analyze(canonical).terms
+    assert len(analyze(variant).terms) == 1
+
+
+def test_file_synonyms_including_multi_word(mini_matcher: Matcher) -> None:
+    assert mini_matcher.analyze("ежемесячка").terms == ("ежемесячный", "выплата")
+    assert mini_matcher.analyze("ежемесячное пособие").terms == ("ежемесячный", "выплата")
+    # the file group is written over the built-in vocabulary: вакцинация = прививка
+    assert mini_matcher.analyze("отвод от вакцинации").terms == ("медотвод",)
+
+
+def test_stop_words_and_politeness_go_but_intent_words_stay() -> None:
+    terms = analyze(
+        "Здравствуйте! Подскажите, пожалуйста, как, когда, где и кто не может, "
+        "можно ли и сколько, нет?"
+    ).terms
+    assert terms == ("как", "когда", "где", "кто", "не", "можно", "можно", "сколько", "нет")
+
+
+def test_greeting_only_has_no_terms_but_normalize_text_keeps_it() -> None:
+    assert analyze("Добрый день! Спасибо большое 🙏").terms == ()
+    assert normalize_text("Здравствуйте!!! 👋") == "здравствуйте"
+    assert "добрый день" in normalize_text("Добрый день")
+
+
+def test_slang_is_spelled_out_before_lemmatising() -> None:
+    assert analyze("скока платят").terms == analyze("сколько платят").terms
+
+
+def test_merged_negation_is_split() -> None:
+    assert analyze("непришло").lemmas == ("не", "прийти")
+
+
+@pytest.mark.parametrize(
+    ("typo", "word"),
+    [
+        ("прививку", "превивку"),
+        ("выплату", "выплоту"),
+        ("вакцинации", "вокцинации"),
+        ("многофункциональный", "многофункцианальный"),
+    ],
+)
+def test_typos_are_snapped_to_faq_vocabulary(mini_matcher: Matcher, typo: str, word: str) -> None:
+    assert mini_matcher.analyze(word).terms == mini_matcher.analyze(typo).terms
+
+
+def test_real_words_are_not_corrected(mini_matcher: Matcher) -> None:
+    analysis = mini_matcher.analyze("загранпаспорт")
+    assert analysis.corrections == ()
+    assert analysis.terms == ("загранпаспорт",)
+
+
+def test_typo_correction_keeps_the_first_letter(mini_matcher: Matcher) -> None:
+    assert mini_matcher.speller.correct("укольчик") is None or (
+        mini_matcher.speller.correct("укольчик") or ""
+    ).startswith("у")
