@@ -62,17 +62,17 @@ class ConsoleSession(BaseSession):
         if isinstance(method, GetMe):
             result = self.bot_user
         elif isinstance(method, SendMessage):
-            result = self._message(method.text)
-            self._print(method.text, method.reply_markup, result.message_id)
+            result = self._message(method.text or "")
+            self._print(method.text or "", method.reply_markup, result.message_id)
         elif isinstance(method, EditMessageText):
             message_id = method.message_id or 0
-            result = self._message(method.text, message_id)
-            self._print(method.text, method.reply_markup, message_id)
+            result = self._message(method.text or "", message_id)
+            self._print(method.text or "", method.reply_markup, message_id)
         elif isinstance(method, AnswerCallbackQuery) and method.text:
             self.out.write(f"\n💬 {method.text}\n")
         return cast(TelegramType, result)
 
-    async def stream_content(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover
+    async def stream_content(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         msg = "the console has no files to download"
         raise NotImplementedError(msg)
 

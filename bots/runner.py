@@ -99,6 +99,10 @@ def _reload_reporter(topic: Topic, bot: Bot, delivery: Delivery) -> ReloadErrorH
     return report
 
 
+async def _all_done(tasks: list[asyncio.Task[None]]) -> None:
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def serve(settings: Settings, suite: Suite, bots: list[Bot], dispatcher: Dispatcher,
                 delivery: Delivery) -> None:
     """Poll every bot and watch every FAQ until SIGINT/SIGTERM, then drain and return."""
@@ -120,8 +124,9 @@ async def serve(settings: Settings, suite: Suite, bots: list[Bot], dispatcher: D
         for bot, t in zip(bots, suite.topics.values(), strict=True)
     ]
     waiter = asyncio.create_task(stop.wait())
-    pollers_done = asyncio.gather(*tasks[: len(pollers)], return_exceptions=True)
+    pollers_done = asyncio.ensure_future(_all_done(tasks[: len(pollers)]))
     await asyncio.wait([waiter, pollers_done], return_when=asyncio.FIRST_COMPLETED)
+    pollers_done.cancel()
     log.info("stopping: finishing messages in flight")
     for task in tasks:
         task.cancel()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandStart
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bots.conversation import Citizen, Conversation, Outcome, OutcomeKind
 from bots.topic import Topic
@@ -194,7 +194,7 @@ async def show_categories(bot: Bot, chat_id: int, message_id: int | None, topic:
 
 
 async def edit_or_send(bot: Bot, chat_id: int, message_id: int | None, text: str,
-                       markup: keyboards.InlineKeyboardMarkup, delivery: Delivery) -> None:
+                       markup: InlineKeyboardMarkup, delivery: Delivery) -> None:
     if message_id is None:
         await delivery.send_text(bot, chat_id, text, reply_markup=markup)
     else:

@@ -1,0 +1,1 @@
+"""Topic bots: their content (one folder each) and the code that builds and runs them."""
