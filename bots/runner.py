@@ -13,7 +13,6 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import AiogramError, TelegramUnauthorizedError
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
-from faq import FaqError
 
 from bots.faq_source import ReloadErrorHandler
 from bots.polling import BotPoller
@@ -21,6 +20,7 @@ from bots.settings import Settings
 from bots.texts import TextsError
 from bots.topic import Suite, Topic, discover
 from escalation.delivery import Delivery, Undeliverable
+from faq import FaqError
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +70,12 @@ async def start_bots(settings: Settings, session: AiohttpSession) -> tuple[Suite
         await _prepare(bot, name)
         suite.topics[name] = topic
         bots.append(bot)
-        log.info("bot %s runs as @%s (%d FAQ entries)", name, me.username,
-                 len(topic.faq.current.faq.entries))
+        log.info(
+            "bot %s runs as @%s (%d FAQ entries)",
+            name,
+            me.username,
+            len(topic.faq.current.faq.entries),
+        )
     return suite, bots
 
 
@@ -88,13 +92,18 @@ def _reload_reporter(topic: Topic, bot: Bot, delivery: Delivery) -> ReloadErrorH
     async def report(problem: str) -> None:
         if topic.operators_chat_id is None:
             return
-        text = f"Файл FAQ бота {topic.name} изменён, но содержит ошибки. Бот продолжает " \
-               f"отвечать по прежней версии.\n\n{problem}"
+        text = (
+            f"Файл FAQ бота {topic.name} изменён, но содержит ошибки. Бот продолжает "
+            f"отвечать по прежней версии.\n\n{problem}"
+        )
         try:
             await delivery.send_text(bot, topic.operators_chat_id, text)
         except Undeliverable as error:
-            log.error("bot %s: could not tell operators about the broken FAQ: %s", topic.name,
-                      error.reason)
+            log.error(
+                "bot %s: could not tell operators about the broken FAQ: %s",
+                topic.name,
+                error.reason,
+            )
 
     return report
 
@@ -103,8 +112,9 @@ async def _all_done(tasks: list[asyncio.Task[None]]) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def serve(settings: Settings, suite: Suite, bots: list[Bot], dispatcher: Dispatcher,
-                delivery: Delivery) -> None:
+async def serve(
+    settings: Settings, suite: Suite, bots: list[Bot], dispatcher: Dispatcher, delivery: Delivery
+) -> None:
     """Poll every bot and watch every FAQ until SIGINT/SIGTERM, then drain and return."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
