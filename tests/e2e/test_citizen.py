@@ -26,7 +26,9 @@ def received(run: Running, bot: Any, user: Any) -> list[dict[str, Any]]:
     return run.emu.messages(user.id, bot=bot)
 
 
-def wait_replies(run: Running, bot: Any, user: Any, before: int, count: int = 1) -> list[dict[str, Any]]:
+def wait_replies(
+    run: Running, bot: Any, user: Any, before: int, count: int = 1
+) -> list[dict[str, Any]]:
     run.emu.wait_for(lambda: len(received(run, bot, user)) >= before + count, timeout=15)
     return received(run, bot, user)[before:]
 
