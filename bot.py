@@ -16,8 +16,6 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from aiogram.exceptions import AiogramError
-from escalation.db import create_engine, make_session_factory, upgrade_database
-from escalation.records import Records, utc_now
 
 from bots.console import chat
 from bots.conversation import Conversation
@@ -28,7 +26,9 @@ from bots.runner import load_topic, make_session, serve, start_bots
 from bots.settings import Settings
 from bots.smalltalk import SmallTalk
 from bots.topic import Suite, discover
+from escalation.db import create_engine, make_session_factory, upgrade_database
 from escalation.delivery import Delivery
+from escalation.records import Records, utc_now
 
 log = logging.getLogger("bot")
 

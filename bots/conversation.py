@@ -9,11 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from escalation.records import Records
-from faq import FaqEntry
-
 from bots.smalltalk import SmallTalk, SmallTalkKind
 from bots.topic import Suite, Topic
+from escalation.records import Records
+from faq import FaqEntry
 
 MAX_CLARIFY_OPTIONS = 3
 

@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TextIO
 
+from bots.runner import load_topic
+from bots.settings import Settings
 from escalation.records import Records, UnansweredItem
 from faq import Matcher
 from faq.cluster import group_similar
-
-from bots.runner import load_topic
-from bots.settings import Settings
 
 REASONS = {"escalated": "нет ответа", "clarify_abandoned": "не выбран вариант",
            "not_helpful": "👎 не помог"}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from faq import FaqEntry
 
 from bots.faq_source import LoadedFaq
 from bots.texts import BotTexts
+from faq import FaqEntry
 from handlers.callbacks import Category, Feedback, Menu, MenuAction, Person, Pick, Show
 
 PAGE_SIZE = 6

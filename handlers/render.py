@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from faq import FaqEntry
-
 from bots.texts import BotTexts
+from faq import FaqEntry
 
 
 def answer_text(texts: BotTexts, entry: FaqEntry) -> str:
