@@ -15,10 +15,13 @@ import sys
 from collections.abc import Sequence
 from datetime import timedelta
 
+from aiogram import Dispatcher
 from aiogram.exceptions import AiogramError
 
+from bots.candidates import CandidateStore
 from bots.console import chat
 from bots.conversation import Conversation
+from bots.desk import Desk
 from bots.dispatcher import build_dispatcher
 from bots.flood import FloodGuard
 from bots.reports import print_unanswered
@@ -28,7 +31,9 @@ from bots.smalltalk import SmallTalk
 from bots.topic import Suite, discover
 from escalation.db import create_engine, make_session_factory, upgrade_database
 from escalation.delivery import Delivery
+from escalation.pacing import Limits, Pacer
 from escalation.records import Records, utc_now
+from escalation.tickets import Tickets
 
 log = logging.getLogger("bot")
 
@@ -44,7 +49,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-async def console(settings: Settings, records: Records, name: str | None) -> int:
+def make_delivery(settings: Settings) -> Delivery:
+    limits = Limits(group_messages=settings.group_messages_per_minute,
+                    group_window=settings.group_rate_window)
+    return Delivery(pacer=Pacer(limits))
+
+
+def make_dispatcher(settings: Settings, suite: Suite, records: Records, tickets: Tickets,
+                    delivery: Delivery) -> Dispatcher:
+    for topic in suite.topics.values():
+        tickets.set_policy(topic.name, topic.queue)
+    desk = Desk(tickets, delivery, CandidateStore(settings.faq_candidates_dir))
+    return build_dispatcher(
+        suite=suite, conversation=Conversation(suite, records, smalltalk(settings), tickets),
+        delivery=delivery, flood=FloodGuard(settings.flood_messages, settings.flood_window),
+        desk=desk, tickets=tickets)
+
+
+async def console(settings: Settings, records: Records, tickets: Tickets,
+                  name: str | None) -> int:
     names = discover(settings.bots_dir)
     suite = Suite()
     for bot_id, topic_name in enumerate(names, start=1):
@@ -56,9 +79,7 @@ async def console(settings: Settings, records: Records, name: str | None) -> int
     if name not in suite.topics:
         log.error("no such bot %r; bots: %s", name, ", ".join(suite.topics) or "none")
         return 2
-    dispatcher = build_dispatcher(
-        suite=suite, conversation=Conversation(suite, records, smalltalk(settings)),
-        delivery=Delivery(), flood=FloodGuard(settings.flood_messages, settings.flood_window))
+    dispatcher = make_dispatcher(settings, suite, records, tickets, make_delivery(settings))
     await chat(dispatcher, suite, name)
     return 0
 
@@ -70,7 +91,9 @@ def smalltalk(settings: Settings) -> SmallTalk:
 async def run(settings: Settings, args: argparse.Namespace) -> int:
     await upgrade_database(settings.database_url)
     engine = create_engine(settings.database_url)
-    records = Records(make_session_factory(engine))
+    sessions = make_session_factory(engine)
+    records = Records(sessions)
+    tickets = Tickets(sessions)
     try:
         if args.command == "unanswered":
             since = utc_now() - timedelta(days=args.days)
@@ -80,19 +103,17 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             if not args.console:
                 log.info("no bot token is set (%s): starting the console chat",
                          ", ".join(f"{n.upper()}_BOT_TOKEN" for n in names))
-            return await console(settings, records, args.bot)
+            return await console(settings, records, tickets, args.bot)
         session = make_session(settings)
         try:
             suite, bots = await start_bots(settings, session)
             if not bots:
                 log.error("no bot could start; see the messages above")
                 return 1
-            delivery = Delivery()
-            dispatcher = build_dispatcher(
-                suite=suite, conversation=Conversation(suite, records, smalltalk(settings)),
-                delivery=delivery,
-                flood=FloodGuard(settings.flood_messages, settings.flood_window))
-            await serve(settings, suite, bots, dispatcher, delivery)
+            delivery = make_delivery(settings)
+            dispatcher = make_dispatcher(settings, suite, records, tickets, delivery)
+            desk = dispatcher["desk"]
+            await serve(settings, suite, bots, dispatcher, delivery, desk)
             return 0
         finally:
             await session.close()

@@ -12,6 +12,7 @@ from enum import StrEnum
 from bots.smalltalk import SmallTalk, SmallTalkKind
 from bots.topic import Suite, Topic
 from escalation.records import Records
+from escalation.tickets import Tickets, TicketView
 from faq import FaqEntry
 
 MAX_CLARIFY_OPTIONS = 3
@@ -35,6 +36,9 @@ class OutcomeKind(StrEnum):
     FAREWELL = "farewell"
     ABUSE = "abuse"
     EMPTY = "empty"
+    TICKET = "ticket"  # handed to operators: a new ticket, or joined the active one
+    FOLLOW_UP = "follow_up"  # the citizen wrote again while their ticket is active
+    BANNED = "banned"  # would be escalated, but the citizen is banned
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,8 @@ class Outcome:
     entry: FaqEntry | None = None
     options: list[FaqEntry] = field(default_factory=list)
     redirect_to: Topic | None = None
+    ticket: TicketView | None = None
+    created: bool = False
 
 
 _SMALLTALK = {
@@ -55,10 +61,40 @@ _SMALLTALK = {
 
 
 class Conversation:
-    def __init__(self, suite: Suite, records: Records, smalltalk: SmallTalk) -> None:
+    def __init__(self, suite: Suite, records: Records, smalltalk: SmallTalk,
+                 tickets: Tickets | None = None) -> None:
         self.suite = suite
         self.records = records
         self.smalltalk = smalltalk
+        self.tickets = tickets
+
+    async def active_ticket(self, topic: Topic, citizen: Citizen) -> TicketView | None:
+        """The citizen's ticket that is not closed, when the bot has a queue."""
+        if self.tickets is None or not self.has_queue(topic):
+            return None
+        return await self.tickets.active_of(topic.name, citizen.tg_user_id)
+
+    def has_queue(self, topic: Topic) -> bool:
+        """Whether questions of ``topic`` can be handed to operators."""
+        return self.tickets is not None and topic.operators_chat_id is not None
+
+    async def escalate(self, topic: Topic, citizen: Citizen, question_id: int, text: str, *,
+                       reason: str, candidates: list[tuple[str, float]] | None = None,
+                       bot_answer_entry: str | None = None,
+                       media_message_id: int | None = None) -> Outcome:
+        """Hand a recorded question to the operators (a ticket), when the bot has a queue."""
+        if self.tickets is None or not self.has_queue(topic):
+            return Outcome(OutcomeKind.ESCALATE, question_id)
+        if await self.tickets.is_banned(topic.name, citizen.tg_user_id):
+            return Outcome(OutcomeKind.BANNED, question_id)
+        ticket, created = await self.tickets.open(
+            bot=topic.name, tg_user_id=citizen.tg_user_id, chat_id=citizen.chat_id, text=text,
+            reason=reason, question_id=question_id, candidates=candidates or [],
+            bot_answer_entry=bot_answer_entry, media_message_id=media_message_id,
+        )
+        if not created:
+            ticket = await self.tickets.follow_up(ticket.id, text)
+        return Outcome(OutcomeKind.TICKET, question_id, ticket=ticket, created=created)
 
     async def _record(self, topic: Topic, citizen: Citizen, text: str, *, message_id: int | None,
                       source: str, kind: str, **outcome: object) -> int:
@@ -84,11 +120,23 @@ class Conversation:
                                      kind="empty")
             return Outcome(OutcomeKind.EMPTY, qid)
         small = self.smalltalk.classify(text)
-        if small is not None:
+        if small is SmallTalkKind.PERSON and self.has_queue(topic):
+            qid = await self._record(topic, citizen, text, message_id=message_id, source=source,
+                                     kind="person", outcome="escalated")
+            return await self.escalate(topic, citizen, qid, text, reason="ask_person")
+        if small is not None and small is not SmallTalkKind.PERSON:
             kind = "abuse" if small is SmallTalkKind.ABUSE else "smalltalk"
             qid = await self._record(topic, citizen, text, message_id=message_id, source=source,
                                      kind=kind, outcome=small.value)
             return Outcome(_SMALLTALK[small], qid)
+        if self.tickets is not None and self.has_queue(topic):
+            active = await self.tickets.active_of(topic.name, citizen.tg_user_id)
+            if active is not None:
+                qid = await self._record(topic, citizen, text, message_id=message_id,
+                                         source=source, kind="follow_up",
+                                         outcome=f"ticket:{active.id}")
+                ticket = await self.tickets.follow_up(active.id, text)
+                return Outcome(OutcomeKind.FOLLOW_UP, qid, ticket=ticket)
 
         loaded = topic.faq.current
         result = loaded.matcher.match(text)
@@ -108,6 +156,10 @@ class Conversation:
             decision=result.decision, entry_id=result.entry_id, score=result.score,
             candidates=candidates, outcome=outcome[result.decision],
         )
+        if result.decision == "escalate":
+            return await self.escalate(
+                topic, citizen, qid, text, reason="escalated", candidates=candidates,
+                media_message_id=message_id if source == "caption" else None)
         if result.decision == "answer" and result.entry_id in loaded.entries:
             return Outcome(OutcomeKind.ANSWER, qid, entry=loaded.entries[result.entry_id])
         if result.decision == "clarify":
@@ -165,9 +217,15 @@ class Conversation:
         return await self.records.record_event(question_id=question_id, kind=kind,
                                                outcome=outcome)
 
-    async def ask_person(self, topic: Topic, citizen: Citizen, question_id: int) -> bool:
-        """The citizen wants a person to answer question ``question_id``."""
-        if not await self._own_question(topic, citizen, question_id):
-            return False
-        return await self.records.record_event(question_id=question_id, kind="ask_person",
-                                               outcome="escalated")
+    async def ask_person(self, topic: Topic, citizen: Citizen,
+                         question_id: int) -> Outcome | None:
+        """The citizen wants a person to answer question ``question_id``; None if stale."""
+        view = await self.records.get_question(question_id)
+        if view is None or view.bot != topic.name or view.tg_user_id != citizen.tg_user_id:
+            return None
+        await self.records.record_event(question_id=question_id, kind="ask_person",
+                                        outcome="escalated")
+        reason = "not_helpful" if view.outcome == "not_helpful" else "ask_person"
+        return await self.escalate(topic, citizen, question_id, view.text, reason=reason,
+                                   candidates=list(view.candidates),
+                                   bot_answer_entry=view.entry_shown)

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from aiogram import Dispatcher
 
+from bots.access import OperatorGate
 from bots.conversation import Conversation
+from bots.desk import Desk
 from bots.flood import FloodGuard
 from bots.topic import Suite
 from escalation.delivery import Delivery
+from escalation.tickets import Tickets
 from handlers import get_routers
 from handlers.middlewares import FloodMiddleware, TopicMiddleware
 
 
 def build_dispatcher(*, suite: Suite, conversation: Conversation, delivery: Delivery,
-                     flood: FloodGuard) -> Dispatcher:
-    dispatcher = Dispatcher(suite=suite, conversation=conversation, delivery=delivery)
+                     flood: FloodGuard, desk: Desk, tickets: Tickets) -> Dispatcher:
+    dispatcher = Dispatcher(suite=suite, conversation=conversation, delivery=delivery,
+                            desk=desk, tickets=tickets, gate=OperatorGate(delivery))
     dispatcher.update.outer_middleware(TopicMiddleware(suite))
     routers = get_routers()
-    for router in routers:
-        router.message.middleware(FloodMiddleware(flood))
+    citizen = next(r for r in routers if r.name == "citizen")
+    citizen.message.middleware(FloodMiddleware(flood))
     dispatcher.include_routers(*routers)
     return dispatcher

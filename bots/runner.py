@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from datetime import timedelta
 from pathlib import Path
 
 from aiogram import Bot, Dispatcher
@@ -14,8 +15,10 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import AiogramError, TelegramUnauthorizedError
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 
+from bots.desk import Desk
 from bots.faq_source import ReloadErrorHandler
 from bots.polling import BotPoller
+from bots.queue_settings import QueueSettingsError
 from bots.settings import Settings
 from bots.texts import TextsError
 from bots.topic import Suite, Topic, discover
@@ -23,6 +26,8 @@ from escalation.delivery import Delivery, Undeliverable
 from faq import FaqError
 
 log = logging.getLogger(__name__)
+
+DRAIN_SECONDS = 10.0
 
 CITIZEN_COMMANDS = [
     BotCommand(command="start", description="Главное меню и вопросы по темам"),
@@ -36,11 +41,12 @@ def make_session(settings: Settings) -> AiohttpSession:
 
 def load_topic(settings: Settings, bots_dir: Path, name: str) -> Topic | None:
     try:
-        return Topic.load(bots_dir, name, operators_chat_id=settings.operators_chat_id(name))
+        return Topic.load(bots_dir, name, operators_chat_id=settings.operators_chat_id(name),
+                          operator_ids=settings.operator_ids(name))
     except FaqError as error:
         problems = "\n".join(f"  {p}" for p in error.problems) or f"  {error}"
         log.error("bot %s not started: its FAQ is broken:\n%s", name, problems)
-    except (TextsError, OSError, ValueError) as error:
+    except (TextsError, QueueSettingsError, OSError, ValueError) as error:
         log.error("bot %s not started: %s", name, error)
     return None
 
@@ -112,10 +118,29 @@ async def _all_done(tasks: list[asyncio.Task[None]]) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
+def queue_tasks(settings: Settings, suite: Suite, bots: list[Bot],
+                desk: Desk) -> list[asyncio.Task[None]]:
+    """Per bot with an operators' chat: the card worker and the response-time watcher."""
+    tasks = []
+    for bot, topic in zip(bots, suite.topics.values(), strict=True):
+        if topic.operators_chat_id is None:
+            continue
+        tasks.append(asyncio.create_task(
+            desk.card_worker(bot, topic, interval=settings.queue_check_interval),
+            name=f"cards-{topic.name}"))
+        tasks.append(asyncio.create_task(
+            desk.watch(bot, topic, interval=settings.queue_check_interval,
+                       digest_every=timedelta(hours=settings.overdue_digest_hours)),
+            name=f"queue-{topic.name}"))
+    return tasks
+
+
 async def serve(
-    settings: Settings, suite: Suite, bots: list[Bot], dispatcher: Dispatcher, delivery: Delivery
+    settings: Settings, suite: Suite, bots: list[Bot], dispatcher: Dispatcher,
+    delivery: Delivery, desk: Desk,
 ) -> None:
-    """Poll every bot and watch every FAQ until SIGINT/SIGTERM, then drain and return."""
+    """Poll every bot, watch every FAQ and run the operator queues until SIGINT/SIGTERM,
+    then drain and return."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -133,6 +158,7 @@ async def serve(
         )
         for bot, t in zip(bots, suite.topics.values(), strict=True)
     ]
+    queue = queue_tasks(settings, suite, bots, desk)
     waiter = asyncio.create_task(stop.wait())
     pollers_done = asyncio.ensure_future(_all_done(tasks[: len(pollers)]))
     await asyncio.wait([waiter, pollers_done], return_when=asyncio.FIRST_COMPLETED)
@@ -142,5 +168,12 @@ async def serve(
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     await asyncio.gather(*(p.drain() for p in pollers))
+    # The queue workers finish the card they are posting (a card and its pairing belong
+    # together); whatever is left is posted after the next start.
+    desk.stop()
+    _, late = await asyncio.wait(queue, timeout=DRAIN_SECONDS) if queue else (set(), set())
+    for task in late:
+        task.cancel()
+    await asyncio.gather(*queue, return_exceptions=True)
     waiter.cancel()
     log.info("stopped")

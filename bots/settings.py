@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     flood_messages: int = Field(default=5, ge=1, description="replies per citizen per window")
     flood_window: float = Field(default=10.0, gt=0)
     polling_timeout: int = Field(default=25, ge=0, le=50)
+    faq_candidates_dir: Path = Path("data/faq-candidates")
+    queue_check_interval: float = Field(default=60.0, gt=0)
+    overdue_digest_hours: float = Field(default=4.0, gt=0)
+    group_messages_per_minute: int = Field(default=20, ge=1)
+    group_rate_window: float = Field(default=60.0, gt=0)
 
     def bot_value(self, bot: str, key: str) -> str | None:
         """``<BOT>_<KEY>`` from the environment, else from ``.env``; empty counts as unset."""
@@ -41,6 +46,20 @@ class Settings(BaseSettings):
     def bot_token(self, bot: str) -> SecretStr | None:
         value = self.bot_value(bot, "BOT_TOKEN")
         return SecretStr(value) if value else None
+
+    def operator_ids(self, bot: str) -> frozenset[int]:
+        """``<NAME>_OPERATOR_IDS``: Telegram user ids allowed to operate (comma-separated).
+
+        Empty: every member of the operators' chat is an operator.
+        """
+        value = self.bot_value(bot, "OPERATOR_IDS")
+        if value is None:
+            return frozenset()
+        try:
+            return frozenset(int(part) for part in value.replace(" ", "").split(",") if part)
+        except ValueError:
+            msg = f"{bot.upper()}_OPERATOR_IDS must be user ids separated by commas, got {value!r}"
+            raise ValueError(msg) from None
 
     def operators_chat_id(self, bot: str) -> int | None:
         value = self.bot_value(bot, "OPERATORS_CHAT_ID")

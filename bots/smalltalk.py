@@ -17,6 +17,7 @@ class SmallTalkKind(StrEnum):
     THANKS = "thanks"
     FAREWELL = "farewell"
     ABUSE = "abuse"
+    PERSON = "person"  # the citizen asks for a human
 
 
 def words(text: str) -> list[str]:
@@ -72,8 +73,9 @@ class SmallTalk:
                 i += 1
         if not found:
             return None
-        # "Привет, спасибо" is thanks; a farewell wins over a greeting.
-        for kind in (SmallTalkKind.THANKS, SmallTalkKind.FAREWELL):
+        # A request for a person wins; "Привет, спасибо" is thanks; a farewell wins over a
+        # greeting.
+        for kind in (SmallTalkKind.PERSON, SmallTalkKind.THANKS, SmallTalkKind.FAREWELL):
             if kind in found:
                 return kind
         return SmallTalkKind.GREETING

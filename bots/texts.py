@@ -18,6 +18,54 @@ class TextsError(Exception):
     """A texts file is missing, broken or lacks a required text."""
 
 
+#: The placeholders the bot fills in, per text; any other ``{name}`` is an editor's typo.
+PLACEHOLDERS: dict[str, frozenset[str]] = {
+    name: frozenset(fields.split())
+    for name, fields in {
+        "category_title": "category",
+        "escalate": "question_id",
+        "ask_person": "question_id",
+        "redirect": "topic username",
+        "flood_reply": "seconds",
+        "help": "example",
+        "ticket_opened": "ticket hours",
+        "ticket_opened_off_hours": "ticket hours opens",
+        "follow_up": "ticket",
+        "resolved_prompt": "ticket",
+        "reopened_reply": "ticket",
+        "my_line": "ticket date state question",
+        "card": "emoji ticket topic name reason question bot_answer earlier created deadline "
+                "hours state owner",
+        "card_bot_answer": "entry feedback",
+        "card_earlier": "earlier",
+        "card_owner": "owner",
+        "topic_title": "emoji ticket name",
+        "btn_faq_answer": "entry",
+        "op_delivered": "ticket",
+        "op_undeliverable": "ticket reason",
+        "op_taken": "ticket owner",
+        "op_claimed": "ticket owner",
+        "op_closed": "ticket owner",
+        "op_ticket_closed": "ticket",
+        "op_note_saved": "ticket",
+        "op_faq_sent": "ticket entry owner",
+        "op_to_faq_saved": "ticket",
+        "op_overdue": "count lines",
+        "op_overdue_digest": "count lines",
+        "op_queue_title": "count",
+        "op_queue_line": "ticket age state owner question",
+        "op_stats": "days questions bot_share escalations open median p90 responses overdue "
+                    "resolved_yes resolved_no ratings",
+        "op_banned": "ticket reason",
+        "op_already_banned": "ticket",
+        "op_unbanned": "ticket",
+        "op_not_banned": "ticket",
+        "op_citizen_reopened": "ticket",
+        "op_citizen_resolved": "ticket",
+    }.items()
+}
+
+
 class BotTexts(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -53,15 +101,74 @@ class BotTexts(BaseModel):
     empty_reply: str
     flood_reply: str
     stale_button: str
+    # --- the operator queue, citizen side ---
+    ticket_opened: str
+    ticket_opened_off_hours: str
+    follow_up: str
+    banned_reply: str
+    resolved_prompt: str
+    btn_resolved_yes: str
+    btn_resolved_no: str
+    rate_prompt: str
+    rated_thanks: str
+    reopened_reply: str
+    my_title: str
+    my_line: str
+    my_empty: str
+    state_new: str
+    state_in_work: str
+    state_answered: str
+    state_closed: str
+    # --- the operator queue, operators' side ---
+    card: str
+    reason_escalated: str
+    reason_ask_person: str
+    reason_not_helpful: str
+    feedback_not_helpful: str
+    card_bot_answer: str
+    card_earlier: str
+    card_owner: str
+    topic_title: str
+    btn_claim: str
+    btn_close: str
+    btn_faq_answer: str
+    btn_to_faq: str
+    op_delivered: str
+    op_undeliverable: str
+    op_taken: str
+    op_claimed: str
+    op_closed: str
+    op_ticket_closed: str
+    op_not_a_ticket: str
+    op_not_allowed: str
+    op_anonymous: str
+    op_note_saved: str
+    op_faq_sent: str
+    op_to_faq_saved: str
+    op_overdue: str
+    op_overdue_digest: str
+    op_queue_title: str
+    op_queue_line: str
+    op_queue_empty: str
+    op_stats: str
+    op_ban_usage: str
+    op_banned: str
+    op_already_banned: str
+    op_unbanned: str
+    op_not_banned: str
+    op_help: str
+    op_citizen_reopened: str
+    op_citizen_resolved: str
 
     @model_validator(mode="after")
     def _placeholders_known(self) -> BotTexts:
-        allowed = {"category", "question_id", "topic", "username", "seconds", "example"}
         for name, value in self:
             fields = {f for _, f, _, _ in string.Formatter().parse(value) if f}
-            unknown = fields - allowed
+            unknown = fields - PLACEHOLDERS.get(name, frozenset())
             if unknown:
-                msg = f"text '{name}' uses unknown placeholder(s) {sorted(unknown)}"
+                allowed = sorted(PLACEHOLDERS.get(name, ()))
+                msg = (f"text '{name}' uses unknown placeholder(s) {sorted(unknown)}; "
+                       f"it may use {allowed or 'none'}")
                 raise ValueError(msg)
         return self
 

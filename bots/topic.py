@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bots.faq_source import FaqSource
+from bots.queue_settings import load_queue_settings
 from bots.texts import BotTexts, load_texts
+from escalation.tickets import QueuePolicy
 
 FAQ_FILE = "faq.yaml"
 
@@ -24,17 +26,24 @@ class Topic:
     operators_chat_id: int | None = None
     bot_id: int | None = None
     username: str | None = None
+    queue: QueuePolicy = field(default_factory=QueuePolicy)
+    operator_ids: frozenset[int] = frozenset()
 
     @classmethod
-    def load(cls, bots_dir: Path, name: str, *, operators_chat_id: int | None = None) -> Topic:
-        """Read the bot's texts and FAQ; raises TextsError, FaqError or OSError if broken."""
+    def load(cls, bots_dir: Path, name: str, *, operators_chat_id: int | None = None,
+             operator_ids: frozenset[int] = frozenset()) -> Topic:
+        """Read the bot's texts, queue settings and FAQ; raises TextsError,
+        QueueSettingsError, FaqError or OSError if broken."""
         directory = bots_dir / name
         texts = load_texts(directory)
+        queue = load_queue_settings(directory).policy()
         return cls(
             name=name,
             texts=texts,
             faq=FaqSource.open(directory / FAQ_FILE),
             operators_chat_id=operators_chat_id,
+            queue=queue,
+            operator_ids=operator_ids,
         )
 
 
@@ -43,6 +52,9 @@ class Suite:
     """All topic bots that run in this process, for cross-bot pointers."""
 
     topics: dict[str, Topic] = field(default_factory=dict)
+
+    def by_operators_chat(self, chat_id: int) -> list[Topic]:
+        return [t for t in self.topics.values() if t.operators_chat_id == chat_id]
 
     def by_bot_id(self, bot_id: int) -> Topic | None:
         for topic in self.topics.values():

@@ -25,9 +25,22 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage, TelegramMethod
-from aiogram.types import InlineKeyboardMarkup, Message, MessageEntity, ReplyParameters
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    CopyMessage,
+    EditMessageText,
+    SendMessage,
+    TelegramMethod,
+)
+from aiogram.types import (
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    MessageId,
+    ReplyParameters,
+)
 
+from escalation.pacing import Pacer
 from escalation.splitting import split_text
 
 log = logging.getLogger(__name__)
@@ -63,6 +76,7 @@ class Delivery:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     on_chat_migrated: Callable[[int, int], Awaitable[None]] | None = None
     migrated: dict[int, int] = field(default_factory=dict)
+    pacer: Pacer = field(default_factory=Pacer)
 
     async def send_text(
         self,
@@ -111,8 +125,12 @@ class Delivery:
         *,
         entities: Sequence[MessageEntity] = (),
         reply_markup: InlineKeyboardMarkup | None = None,
+        new_message_fallback: bool = True,
     ) -> None:
-        """Replace a message's text; falls back to a new message when editing is impossible."""
+        """Replace a message's text; falls back to a new message when editing is impossible.
+
+        Without ``new_message_fallback`` a refused edit raises :class:`Undeliverable`.
+        """
         method = EditMessageText(
             chat_id=chat_id,
             message_id=message_id,
@@ -126,6 +144,8 @@ class Delivery:
         except TelegramBadRequest as error:
             if "message is not modified" in error.message:
                 return
+            if not new_message_fallback:
+                raise Undeliverable(error.message) from error
             log.info("edit failed (%s), sending a new message instead", error.message)
             await self.send_text(bot, chat_id, text, entities=entities, reply_markup=reply_markup)
 
@@ -143,13 +163,58 @@ class Delivery:
         except TelegramBadRequest as error:
             log.info("callback answer refused: %s", error.message)
 
-    async def _send_with_fallbacks(self, bot: Bot, method: SendMessage) -> Message:
+    async def copy(
+        self,
+        bot: Bot,
+        *,
+        from_chat_id: int,
+        message_id: int,
+        chat_id: int,
+        message_thread_id: int | None = None,
+        reply_to_message_id: int | None = None,
+        reply_markup: InlineKeyboardMarkup | None = None,
+    ) -> int:
+        """Copy a message (any content, formatting kept, no "forwarded from" header).
+
+        Returns the new message's id; raises :class:`Undeliverable` on a final refusal.
+        """
+        method = CopyMessage(
+            chat_id=chat_id,
+            from_chat_id=from_chat_id,
+            message_id=message_id,
+            message_thread_id=message_thread_id,
+            reply_markup=reply_markup,
+            reply_parameters=(
+                ReplyParameters(message_id=reply_to_message_id, allow_sending_without_reply=True)
+                if reply_to_message_id
+                else None
+            ),
+        )
+        result = await self._send_with_fallbacks(bot, method)
+        return result.message_id
+
+    async def call(self, bot: Bot, method: TelegramMethod[T]) -> T:
+        """Any other Bot API call, with the same waiting and retries as messages.
+
+        Raises :class:`Undeliverable` when Telegram refuses it for good.
+        """
+        try:
+            return await self._call(bot, method)
+        except (TelegramBadRequest, TelegramForbiddenError) as error:
+            raise Undeliverable(error.message) from error
+
+    async def _send_with_fallbacks(
+        self, bot: Bot, method: SendMessage | CopyMessage
+    ) -> Message | MessageId:
         """Send one message, adapting it to what Telegram said was wrong with it."""
         while True:
             method = method.model_copy(
                 update={"chat_id": self.migrated.get(int(method.chat_id), method.chat_id)}
             )
+            await self.pacer.wait(bot.id, int(method.chat_id))
             try:
+                if isinstance(method, CopyMessage):
+                    return await self._call(bot, method)
                 return await self._call(bot, method)
             except TelegramMigrateToChat as error:
                 old = int(method.chat_id)
@@ -160,7 +225,11 @@ class Delivery:
                 description = error.message.lower()
                 if "replied not found" in description and method.reply_parameters:
                     method = method.model_copy(update={"reply_parameters": None})
-                elif "can't parse entities" in description and method.entities:
+                elif (
+                    "can't parse entities" in description
+                    and isinstance(method, SendMessage)
+                    and method.entities
+                ):
                     log.warning("entities rejected, resending as plain text")
                     method = method.model_copy(update={"entities": None})
                 else:

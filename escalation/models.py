@@ -135,3 +135,127 @@ class QuestionEvent(Base):
     kind: Mapped[str] = mapped_column(String(LABEL_LEN))
     entry_id: Mapped[str | None] = mapped_column(String(ENTRY_ID_LEN))
     created_at: Mapped[datetime]
+
+
+class Ticket(Base):
+    """A question handed to people: the operator queue's unit of work.
+
+    ``id`` is the number citizens and operators see («обращение № 12»). ``state`` follows
+    :mod:`escalation.states`; every change is a :class:`TicketEvent`. Times: ``deadline_at``
+    is when the first response is due (working hours only); ``first_response_at`` is the first
+    operator answer delivered to the citizen.
+    """
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_bot_state", "bot", "state"),
+        Index("ix_tickets_bot_created_at", "bot", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bot: Mapped[str] = mapped_column(String(BOT_NAME_LEN))
+    citizen_id: Mapped[int] = mapped_column(
+        ForeignKey("citizens.id", ondelete="CASCADE"), index=True
+    )
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    question_id: Mapped[int | None] = mapped_column(
+        ForeignKey("questions.id", ondelete="SET NULL")
+    )
+    text: Mapped[str] = mapped_column(Text)
+    # The citizen's message to copy under the card (it carries a photo or a document).
+    media_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(LABEL_LEN))
+    # [{"entry_id": "amount", "score": 87.5}, ...]: what the matcher considered, best first
+    candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    bot_answer_entry: Mapped[str | None] = mapped_column(String(ENTRY_ID_LEN))
+    state: Mapped[str] = mapped_column(String(LABEL_LEN))
+    owner_tg_id: Mapped[int | None] = mapped_column(BigInteger)
+    owner_name: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    deadline_at: Mapped[datetime]
+    first_response_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    last_citizen_at: Mapped[datetime]
+    overdue_announced_at: Mapped[datetime | None]
+    operators_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    card_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    resolved: Mapped[bool | None]
+    rating: Mapped[int | None]
+
+
+class TicketEvent(Base):
+    """One step in a ticket's life: who did what and when (the audit trail)."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(LABEL_LEN))
+    actor: Mapped[str] = mapped_column(String(LABEL_LEN))  # citizen | operator | system
+    actor_tg_id: Mapped[int | None] = mapped_column(BigInteger)
+    actor_name: Mapped[str | None] = mapped_column(String(255))
+    state_before: Mapped[str | None] = mapped_column(String(LABEL_LEN))
+    state_after: Mapped[str | None] = mapped_column(String(LABEL_LEN))
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class TicketMessage(Base):
+    """A message of a ticket's conversation, paired with its copy on the other side.
+
+    ``direction``: ``in`` (citizen → operators' chat), ``out`` (operator → citizen), ``card``
+    (the ticket card), ``note`` (an operator's internal note), ``notice`` (what the bot told
+    operators). Replies in the operators' chat find their ticket through
+    ``operators_message_id``.
+    """
+
+    __tablename__ = "ticket_messages"
+    __table_args__ = (
+        Index("ix_ticket_messages_operators", "operators_chat_id", "operators_message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), index=True
+    )
+    direction: Mapped[str] = mapped_column(String(LABEL_LEN))
+    citizen_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    operators_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    operators_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    operator_tg_id: Mapped[int | None] = mapped_column(BigInteger)
+    text: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class CitizenThread(Base):
+    """The forum topic that holds one citizen's conversation in a bot's operators' chat."""
+
+    __tablename__ = "citizen_threads"
+    __table_args__ = (UniqueConstraint("operators_chat_id", "citizen_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(
+        ForeignKey("citizens.id", ondelete="CASCADE"), index=True
+    )
+    operators_chat_id: Mapped[int] = mapped_column(BigInteger)
+    thread_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+
+
+class Ban(Base):
+    """A citizen barred from escalating to operators (abuse); their messages are still kept."""
+
+    __tablename__ = "bans"
+    __table_args__ = (UniqueConstraint("bot", "tg_user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bot: Mapped[str] = mapped_column(String(BOT_NAME_LEN))
+    tg_user_id: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    by_tg_id: Mapped[int | None] = mapped_column(BigInteger)
+    by_name: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime]

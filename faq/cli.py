@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from typing import NoReturn, TextIO
 
 from faq.calibrate import add_calibrate_arguments, run_calibrate
+from faq.candidates import add_arguments as add_candidate_arguments
+from faq.candidates import run as run_candidates
 from faq.evaluate import as_json, evaluate, render
 from faq.lint import lint_path
 from faq.loader import load_faq
@@ -67,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     calibrate = commands.add_parser("calibrate", help="подобрать пороги по размеченным вопросам")
     add_calibrate_arguments(calibrate)
+
+    candidates = commands.add_parser(
+        "candidates", help="ответы операторов, отмеченные «В FAQ», как записи"
+    )
+    add_candidate_arguments(candidates)
     return parser
 
 
@@ -183,12 +190,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_candidates(args: argparse.Namespace) -> int:
+    return run_candidates(args, _load_matcher)
+
+
 COMMANDS = {
     "lint": cmd_lint,
     "match": cmd_match,
     "ask": cmd_ask,
     "eval": cmd_eval,
     "calibrate": run_calibrate,
+    "candidates": cmd_candidates,
 }
 
 

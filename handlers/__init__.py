@@ -2,12 +2,14 @@
 
 from aiogram import Router
 
-from handlers.citizen import citizen_router
-
 
 def get_routers() -> list[Router]:
-    """All routers in the order they must be included."""
-    return [citizen_router()]
+    """All routers in the order they must be included (citizen first: its filters are the
+    private chats; then the operators' chats)."""
+    from handlers.citizen import citizen_router
+    from handlers.operator import operator_router
+
+    return [citizen_router(), operator_router()]
 
 
 __all__ = ["get_routers"]

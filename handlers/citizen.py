@@ -11,11 +11,25 @@ from aiogram.filters import Command, CommandStart
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bots.conversation import Citizen, Conversation, Outcome, OutcomeKind
+from bots.desk import Desk, state_name
 from bots.topic import Topic
 from escalation.delivery import Delivery
+from escalation.tickets import Tickets, TicketView
 from handlers import keyboards
-from handlers.callbacks import Category, Feedback, Menu, MenuAction, Person, Pick, Show
+from handlers.callbacks import (
+    Category,
+    Feedback,
+    Menu,
+    MenuAction,
+    Person,
+    Pick,
+    Rate,
+    Resolved,
+    Show,
+)
 from handlers.render import answer_text
+
+OPERATOR_COMMANDS = ("queue", "stats", "ban", "unban")
 
 
 def citizen_of(event: Message | CallbackQuery) -> Citizen:
@@ -26,12 +40,36 @@ def citizen_of(event: Message | CallbackQuery) -> Citizen:
                    username=user.username)
 
 
+def ticket_opened_text(topic: Topic, desk: Desk, ticket: TicketView) -> str:
+    policy = desk.tickets.policy(topic.name)
+    hours = f"{policy.first_response.total_seconds() / 3600:g}"
+    now = desk.tickets.now()
+    if policy.schedule.is_working_time(now):
+        return topic.texts.ticket_opened.format(ticket=ticket.id, hours=hours)
+    opens = desk.local(topic, policy.schedule.next_opening(now))
+    return topic.texts.ticket_opened_off_hours.format(ticket=ticket.id, hours=hours,
+                                                      opens=opens)
+
+
 async def render(outcome: Outcome, topic: Topic, bot: Bot, chat_id: int,
-                 delivery: Delivery) -> None:
-    """Send what the citizen should see for ``outcome``."""
+                 delivery: Delivery, desk: Desk, *, message_id: int | None = None) -> None:
+    """Send what the citizen should see for ``outcome`` (and tell operators, for tickets)."""
     texts = topic.texts
     markup = None
     match outcome.kind:
+        case OutcomeKind.TICKET | OutcomeKind.FOLLOW_UP:
+            ticket = outcome.ticket
+            assert ticket is not None
+            if outcome.created:
+                text = ticket_opened_text(topic, desk, ticket)
+                desk.wake(topic)
+            else:
+                if message_id is not None:
+                    await desk.relay_in(bot, topic, ticket, message_id=message_id)
+                await desk.refresh(bot, topic, ticket)
+                text = texts.follow_up.format(ticket=ticket.id)
+        case OutcomeKind.BANNED:
+            text = texts.banned_reply
         case OutcomeKind.ANSWER:
             assert outcome.entry is not None
             text = answer_text(texts, outcome.entry)
@@ -68,6 +106,28 @@ def citizen_router() -> Router:
         await delivery.send_text(bot, message.chat.id, topic.texts.start,
                                  reply_markup=keyboards.main_menu(topic.texts))
 
+    @router.message(Command("my"))
+    async def my(message: Message, bot: Bot, topic: Topic, tickets: Tickets,
+                 delivery: Delivery, desk: Desk) -> None:
+        assert message.from_user is not None
+        mine = await tickets.of_citizen(topic.name, message.from_user.id)
+        if not mine:
+            await delivery.send_text(bot, message.chat.id, topic.texts.my_empty)
+            return
+        lines = [topic.texts.my_title] + [
+            topic.texts.my_line.format(ticket=t.id, date=desk.local(topic, t.created_at),
+                                       state=state_name(topic, t.state),
+                                       question=t.text if len(t.text) <= 80
+                                       else t.text[:79] + "…")
+            for t in mine
+        ]
+        await delivery.send_text(bot, message.chat.id, "\n".join(lines))
+
+    @router.message(Command(*OPERATOR_COMMANDS))
+    async def operator_command(message: Message, bot: Bot, topic: Topic,
+                               delivery: Delivery) -> None:
+        await delivery.send_text(bot, message.chat.id, topic.texts.op_not_allowed)
+
     @router.message(Command("help"))
     async def help_(message: Message, bot: Bot, topic: Topic, delivery: Delivery) -> None:
         text = topic.texts.help.format(example=topic.texts.example)
@@ -75,24 +135,37 @@ def citizen_router() -> Router:
 
     @router.message(F.text | F.caption)
     async def question(message: Message, bot: Bot, topic: Topic, conversation: Conversation,
-                       delivery: Delivery) -> None:
+                       delivery: Delivery, desk: Desk) -> None:
         text = message.text if message.text is not None else message.caption or ""
         source = "text" if message.text is not None else "caption"
         outcome = await conversation.ask(topic, citizen_of(message), text,
                                          message_id=message.message_id, source=source)
-        await render(outcome, topic, bot, message.chat.id, delivery)
+        await render(outcome, topic, bot, message.chat.id, delivery, desk,
+                     message_id=message.message_id)
 
     @router.edited_message(F.text)
     async def edited(message: Message, bot: Bot, topic: Topic, conversation: Conversation,
-                     delivery: Delivery) -> None:
+                     delivery: Delivery, desk: Desk) -> None:
         outcome = await conversation.ask(topic, citizen_of(message), message.text or "",
                                          message_id=message.message_id, source="edited")
-        await render(outcome, topic, bot, message.chat.id, delivery)
+        await render(outcome, topic, bot, message.chat.id, delivery, desk,
+                     message_id=message.message_id)
 
     # Catch-all for private messages: stickers, voice, photos without caption, locations...
     @router.message()
     async def media(message: Message, bot: Bot, topic: Topic, conversation: Conversation,
-                    delivery: Delivery) -> None:
+                    delivery: Delivery, desk: Desk) -> None:
+        citizen = citizen_of(message)
+        ticket = await conversation.active_ticket(topic, citizen)
+        if ticket is not None:
+            # A photo or a document for the specialist working on the citizen's question.
+            await conversation.record_unanswerable(
+                topic, citizen, f"[{message.content_type}]", message_id=message.message_id,
+                kind="follow_up")
+            outcome = Outcome(OutcomeKind.FOLLOW_UP, 0, ticket=ticket)
+            await render(outcome, topic, bot, message.chat.id, delivery, desk,
+                         message_id=message.message_id)
+            return
         await conversation.record_unanswerable(
             topic, citizen_of(message), f"[{message.content_type}]",
             message_id=message.message_id, kind="media")
@@ -127,7 +200,7 @@ def citizen_router() -> Router:
 
     @router.callback_query(Show.filter())
     async def show(query: CallbackQuery, callback_data: Show, bot: Bot, topic: Topic,
-                   conversation: Conversation, delivery: Delivery) -> None:
+                   conversation: Conversation, delivery: Delivery, desk: Desk) -> None:
         citizen = citizen_of(query)
         opened = await conversation.open_entry(topic, citizen, callback_data.entry)
         if opened is None:
@@ -135,11 +208,11 @@ def citizen_router() -> Router:
             return
         await delivery.answer_callback(bot, query.id)
         await render(Outcome(OutcomeKind.ANSWER, opened[0], entry=opened[1]), topic, bot,
-                     citizen.chat_id, delivery)
+                     citizen.chat_id, delivery, desk)
 
     @router.callback_query(Pick.filter())
     async def pick(query: CallbackQuery, callback_data: Pick, bot: Bot, topic: Topic,
-                   conversation: Conversation, delivery: Delivery) -> None:
+                   conversation: Conversation, delivery: Delivery, desk: Desk) -> None:
         citizen = citizen_of(query)
         entry = await conversation.pick(topic, citizen, callback_data.q, callback_data.entry)
         if entry is None:
@@ -147,7 +220,7 @@ def citizen_router() -> Router:
             return
         await delivery.answer_callback(bot, query.id)
         await render(Outcome(OutcomeKind.ANSWER, callback_data.q, entry=entry), topic, bot,
-                     citizen.chat_id, delivery)
+                     citizen.chat_id, delivery, desk)
 
     @router.callback_query(Feedback.filter())
     async def feedback(query: CallbackQuery, callback_data: Feedback, bot: Bot, topic: Topic,
@@ -166,14 +239,60 @@ def citizen_router() -> Router:
 
     @router.callback_query(Person.filter())
     async def person(query: CallbackQuery, callback_data: Person, bot: Bot, topic: Topic,
-                     conversation: Conversation, delivery: Delivery) -> None:
+                     conversation: Conversation, delivery: Delivery, desk: Desk) -> None:
         citizen = citizen_of(query)
-        if not await conversation.ask_person(topic, citizen, callback_data.q):
+        outcome = await conversation.ask_person(topic, citizen, callback_data.q)
+        if outcome is None:
             await delivery.answer_callback(bot, query.id, topic.texts.stale_button, alert=True)
             return
         await delivery.answer_callback(bot, query.id)
-        await delivery.send_text(bot, citizen.chat_id,
-                                 topic.texts.ask_person.format(question_id=callback_data.q))
+        if outcome.kind is OutcomeKind.ESCALATE:
+            await delivery.send_text(bot, citizen.chat_id,
+                                     topic.texts.ask_person.format(question_id=callback_data.q))
+            return
+        await render(outcome, topic, bot, citizen.chat_id, delivery, desk)
+
+    @router.callback_query(Resolved.filter())
+    async def resolved(query: CallbackQuery, callback_data: Resolved, bot: Bot, topic: Topic,
+                       tickets: Tickets, delivery: Delivery, desk: Desk) -> None:
+        citizen = citizen_of(query)
+        ticket = await tickets.citizen_feedback(callback_data.t, citizen.tg_user_id,
+                                                resolved=callback_data.yes)
+        if ticket is None or ticket.bot != topic.name:
+            await delivery.answer_callback(bot, query.id, topic.texts.stale_button, alert=True)
+            return
+        await delivery.answer_callback(bot, query.id)
+        message_id = query.message.message_id if query.message else None
+        if callback_data.yes:
+            text, markup = topic.texts.rate_prompt, desk.rating_markup(ticket.id)
+            notice = topic.texts.op_citizen_resolved.format(ticket=ticket.id)
+        else:
+            text, markup = topic.texts.reopened_reply.format(ticket=ticket.id), None
+            notice = topic.texts.op_citizen_reopened.format(ticket=ticket.id)
+        if message_id is not None:
+            await delivery.edit_text(bot, citizen.chat_id, message_id, text,
+                                     reply_markup=markup)
+        else:
+            await delivery.send_text(bot, citizen.chat_id, text, reply_markup=markup)
+        if ticket.operators_chat_id is not None:
+            await desk.notice(bot, ticket, ticket.operators_chat_id, notice,
+                              reply_to=ticket.card_message_id, thread_id=ticket.thread_id)
+        await desk.refresh(bot, topic, ticket)
+
+    @router.callback_query(Rate.filter(F.stars.in_({1, 2, 3, 4, 5})))
+    async def rate(query: CallbackQuery, callback_data: Rate, bot: Bot, topic: Topic,
+                   tickets: Tickets, delivery: Delivery, desk: Desk) -> None:
+        citizen = citizen_of(query)
+        ticket = await tickets.citizen_feedback(callback_data.t, citizen.tg_user_id,
+                                                rating=callback_data.stars)
+        if ticket is None or ticket.bot != topic.name:
+            await delivery.answer_callback(bot, query.id, topic.texts.stale_button, alert=True)
+            return
+        await delivery.answer_callback(bot, query.id, topic.texts.rated_thanks)
+        if query.message is not None:
+            await delivery.edit_text(bot, citizen.chat_id, query.message.message_id,
+                                     topic.texts.rated_thanks)
+        await desk.refresh(bot, topic, ticket)
 
     # Catch-all for buttons: forged, foreign or outdated callback data.
     @router.callback_query()

@@ -1,0 +1,346 @@
+"""End-to-end throughput benchmark: ``python -m bench.bench_bots`` (2 cores, under two minutes).
+
+One local Bot API emulator (``tests/emulator``, in this process) serves two bot processes
+started side by side: the real suite, ``python bot.py`` (payments and vaccination bots,
+SQLite in a temporary directory, the shipped FAQ content), and a bare aiogram echo bot
+(``bench/echo_bot.py``: one handler, no database), polling with the same timeout.
+
+For 10, 100, 200 and 1 000 citizens: that many new emulator users each send one question (real
+questions from ``tests/data/payments_dev.yaml``, cycling in file order) in one tight burst, to
+the payments bot and, in the same round, to the echo bot. Latency of a question = the time its
+update was queued to the time the bot's first reply to that citizen was stored, both taken
+from the emulator's clock; throughput = questions / (last reply - first question). Small
+levels are repeated (fresh citizens each round, suite and echo alternating which goes first)
+to have enough samples. Printed: q/s, p50 and p99 per bot and level, suite/echo ratio, each
+process's peak resident memory (``VmHWM``), and whether the targets hold at 200 citizens:
+throughput >= 50 % of the echo bot's and p99 <= 100 ms.
+
+The emulator and both bot processes share the machine's cores, so absolute numbers are those
+of the whole setup; the ratio to the echo bot is the figure to compare between runs.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from itertools import cycle, islice
+from pathlib import Path
+
+import aiogram
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.emulator import BotAccount, Emulator, UserAccount  # noqa: E402
+
+QUESTIONS = ROOT / "tests/data/payments_dev.yaml"
+PAYMENTS_TOKEN = "710001:bench-payments-token"
+VACCINATION_TOKEN = "710002:bench-vaccination-token"
+ECHO_TOKEN = "710003:bench-echo-token"
+POLLING_TIMEOUT = 10
+LEVELS = (10, 100, 200, 1_000)
+ROUNDS = {10: 20, 100: 3, 200: 3, 1_000: 1}
+WARMUP_CITIZENS = 30
+TARGET_CITIZENS, TARGET_RATIO, TARGET_P99_MS = 200, 0.5, 100.0
+START_TIMEOUT = 90.0
+
+
+class BenchError(Exception):
+    """The run cannot give numbers (a process died, a reply never came, an API error)."""
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def real_questions() -> list[str]:
+    data = yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))
+    return [str(item["q"]) for item in data["questions"]]
+
+
+# --- bot processes ---------------------------------------------------------------------------
+
+
+class BotProcess:
+    """A bot subprocess; its output is kept (last lines) for error messages."""
+
+    def __init__(self, name: str, argv: Sequence[str], env: Mapping[str, str],
+                 cwd: Path) -> None:
+        self.name = name
+        clean = {k: v for k, v in os.environ.items()
+                 if not k.endswith(("_BOT_TOKEN", "_OPERATORS_CHAT_ID"))}
+        self._lines: deque[str] = deque(maxlen=40)
+        self.proc = subprocess.Popen(
+            [sys.executable, *argv], cwd=cwd, env=clean | dict(env) | {"PYTHONUNBUFFERED": "1"},
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, encoding="utf-8", errors="replace")
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._lines.append(line.rstrip("\n"))
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self._lines) or "(no output)"
+
+    def check_alive(self) -> None:
+        if self.proc.poll() is not None:
+            msg = f"{self.name} exited with code {self.proc.returncode}:\n{self.output}"
+            raise BenchError(msg)
+
+    def peak_rss_mib(self) -> float:
+        """``VmHWM`` of the running process: its peak resident set size."""
+        status = Path(f"/proc/{self.proc.pid}/status").read_text(encoding="ascii")
+        line = next(line for line in status.splitlines() if line.startswith("VmHWM:"))
+        return int(line.split()[1]) / 1024
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._reader.join(timeout=5)
+
+
+def wait_polling(emu: Emulator, bot: BotAccount, process: BotProcess) -> None:
+    """Until the bot's first long poll arrives (it has started), or fail with its output."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        process.check_alive()
+        try:
+            emu.wait_for_call("getUpdates", bot=bot, finished=False, timeout=1.0)
+        except AssertionError:
+            continue
+        return
+    msg = f"{process.name} did not start polling in {START_TIMEOUT:.0f} s:\n{process.output}"
+    raise BenchError(msg)
+
+
+@contextmanager
+def bot_processes(emu: Emulator, tmp: Path) -> Iterator[tuple[BotProcess, BotProcess]]:
+    bots_dir = tmp / "bots"
+    shutil.copytree(ROOT / "bots", bots_dir, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    common = {"TELEGRAM_API_URL": emu.base_url, "POLLING_TIMEOUT": str(POLLING_TIMEOUT)}
+    suite = BotProcess("bot.py (suite)", [str(ROOT / "bot.py")], common | {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'bots.sqlite3'}",
+        "BOTS_DIR": str(bots_dir),
+        "PAYMENTS_BOT_TOKEN": PAYMENTS_TOKEN,
+        "VACCINATION_BOT_TOKEN": VACCINATION_TOKEN,
+        "FLOOD_MESSAGES": "1000",
+        "FLOOD_WINDOW": "1",
+        "LOG_LEVEL": "WARNING",
+    }, cwd=tmp)
+    echo = BotProcess("echo bot", ["-m", "bench.echo_bot"], common | {
+        "ECHO_BOT_TOKEN": ECHO_TOKEN, "PYTHONPATH": str(ROOT)}, cwd=tmp)
+    try:
+        yield suite, echo
+    finally:
+        echo.stop()
+        suite.stop()
+
+
+# --- one burst -------------------------------------------------------------------------------
+
+
+@dataclass
+class Round:
+    latencies_ms: list[float]
+    wall_s: float
+    messages: int  # bot messages in the citizens' chats once the bot went quiet
+
+
+@dataclass
+class Series:
+    rounds: list[Round] = field(default_factory=list)
+
+    @property
+    def latencies(self) -> list[float]:
+        return [x for r in self.rounds for x in r.latencies_ms]
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / sum(r.wall_s for r in self.rounds)
+
+    def p(self, share: float) -> float:
+        return percentile(self.latencies, share)
+
+    @property
+    def messages_per_question(self) -> float:
+        return sum(r.messages for r in self.rounds) / len(self.latencies)
+
+
+class Bench:
+    def __init__(self, emu: Emulator, questions: Sequence[str]) -> None:
+        self.emu = emu
+        self.world = emu.world
+        self._questions = cycle(questions)
+        self._citizens = 0
+
+    def citizens(self, count: int) -> list[UserAccount]:
+        users = []
+        for _ in range(count):
+            self._citizens += 1
+            users.append(self.emu.add_user(first_name="Гражданин", last_name=str(self._citizens)))
+        return users
+
+    def _replied(self, bot: BotAccount, user: UserAccount) -> bool:
+        return any(m.sender_bot_id == bot.id
+                   for m in self.world.messages.get((bot.id, user.id), ()))
+
+    def burst(self, bot: BotAccount, process: BotProcess, count: int, *,
+              echo: bool = False) -> Round:
+        users = self.citizens(count)
+        texts = list(islice(self._questions, count))
+        with self.world.lock:
+            first_call = len(self.world.calls)
+        for user, text in zip(users, texts, strict=True):
+            self.emu.send_text(bot, user, text)
+        pending = deque(users)
+
+        def all_replied() -> bool:  # amortised O(1): run on every change in the emulator
+            with self.world.lock:
+                while pending and self._replied(bot, pending[0]):
+                    pending.popleft()
+                return not pending
+
+        timeout = 30.0 + count * 0.1
+        try:
+            self.emu.wait_for(all_replied, timeout=timeout)
+        except AssertionError as error:
+            process.check_alive()
+            msg = (f"{process.name}: {len(pending)} of {count} citizens got no reply in "
+                   f"{timeout:.0f} s\n{error}\n{process.name} output:\n{process.output}")
+            raise BenchError(msg) from None
+        self._wait_quiet(bot, process, first_call)
+        return self._measure(bot, users, texts, echo=echo)
+
+    def _wait_quiet(self, bot: BotAccount, process: BotProcess, first_call: int) -> None:
+        """Until the bot has no request in flight but its next long poll, and none failed."""
+        def quiet() -> bool:
+            with self.world.lock:
+                calls = [c for c in self.world.calls[first_call:]
+                         if c.bot_id == bot.id and c.method != "getUpdates"]
+                failed = [c for c in calls if c.outcome not in ("ok", "pending")]
+                if failed:
+                    msg = (f"{process.name}: {len(failed)} failed Bot API calls, e.g.\n  "
+                           + "\n  ".join(c.summary() for c in failed[:5]))
+                    raise BenchError(msg)
+                return (all(c.outcome == "ok" for c in calls)
+                        and not self.world.has_updates(bot.id))
+
+        try:
+            self.emu.wait_for(quiet, timeout=30.0)
+        except AssertionError as error:
+            msg = f"{process.name} did not finish its requests:\n{error}\n{process.output}"
+            raise BenchError(msg) from None
+
+    def _measure(self, bot: BotAccount, users: Sequence[UserAccount], texts: Sequence[str],
+                 *, echo: bool) -> Round:
+        latencies, asked, answered, messages = [], [], [], 0
+        with self.world.lock:
+            for user, text in zip(users, texts, strict=True):
+                chat = self.world.messages[(bot.id, user.id)]
+                question = next(m for m in chat if m.sender_bot_id is None)
+                replies = [m for m in chat if m.sender_bot_id == bot.id]
+                reply = min(replies, key=lambda m: m.time)
+                body = reply.data.get("text") or ""
+                if not body or (echo and body != text):
+                    msg = f"wrong reply to {text!r}: {body[:200]!r}"
+                    raise BenchError(msg)
+                latencies.append((reply.time - question.time) * 1000)
+                asked.append(question.time)
+                answered.append(reply.time)
+                messages += len(replies)
+        return Round(latencies, max(answered) - min(asked), messages)
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def fmt(series: Series) -> str:
+    return f"{series.rate:7.0f} {series.p(0.5):8.1f} {series.p(0.99):8.1f}"
+
+
+def main() -> None:
+    begun = time.monotonic()
+    questions = real_questions()
+    cpus = os.cpu_count()
+    print(f"Python {platform.python_version()} on {platform.machine()}, {cpus} CPUs, "
+          f"aiogram {aiogram.__version__}, load average {os.getloadavg()[0]:.1f}; emulator "
+          f"in this process, bots in subprocesses, suite on SQLite")
+    print(f"{len(questions)} questions from {QUESTIONS.relative_to(ROOT)}, cycling; "
+          f"rounds per level: {', '.join(f'{n} x{ROUNDS[n]}' for n in LEVELS)}\n")
+    results: dict[int, tuple[Series, Series]] = {}
+    with tempfile.TemporaryDirectory() as tmp, Emulator() as emu:
+        payments = emu.add_bot(token=PAYMENTS_TOKEN, username="payments_bench_bot")
+        vaccination = emu.add_bot(token=VACCINATION_TOKEN, username="vaccination_bench_bot")
+        echo_bot = emu.add_bot(token=ECHO_TOKEN, username="echo_bench_bot")
+        bench = Bench(emu, questions)
+        with bot_processes(emu, Path(tmp)) as (suite, echo):
+            started = time.monotonic()
+            wait_polling(emu, payments, suite)
+            wait_polling(emu, vaccination, suite)
+            wait_polling(emu, echo_bot, echo)
+            print(f"both processes polling after {time.monotonic() - started:.1f} s")
+            bench.burst(payments, suite, WARMUP_CITIZENS)
+            bench.burst(echo_bot, echo, WARMUP_CITIZENS, echo=True)
+            header = (f"{'citizens':>8} | {'suite (bot.py)':^26} | {'bare aiogram echo':^26} | "
+                      f"{'suite/echo':>10} | {'suite msgs':>10}")
+            print(header)
+            print(f"{'':>8} | {'q/s':>7} {'p50 ms':>8} {'p99 ms':>8} | {'q/s':>7} {'p50 ms':>8} "
+                  f"{'p99 ms':>8} | {'q/s':>10} | {'/question':>10}")
+            print("-" * len(header))
+            for level in LEVELS:
+                ours, theirs = Series(), Series()
+                for number in range(ROUNDS[level]):
+                    runs = [(ours, payments, suite, False), (theirs, echo_bot, echo, True)]
+                    for series, bot, process, is_echo in runs[:: 1 if number % 2 == 0 else -1]:
+                        series.rounds.append(bench.burst(bot, process, level, echo=is_echo))
+                results[level] = ours, theirs
+                print(f"{level:>8} | {fmt(ours)} | {fmt(theirs)} | "
+                      f"{ours.rate / theirs.rate:>9.0%} | {ours.messages_per_question:>10.2f}",
+                      flush=True)
+            suite_rss, echo_rss = suite.peak_rss_mib(), echo.peak_rss_mib()
+        try:
+            emu.assert_no_violations()
+        except AssertionError as error:
+            raise BenchError(str(error)) from None
+    own_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak RSS (VmHWM): suite bot.py {suite_rss:.0f} MiB (two bots, pymorphy3 "
+          f"dictionaries), echo bot {echo_rss:.0f} MiB; emulator + driver {own_rss:.0f} MiB")
+    ours, theirs = results[TARGET_CITIZENS]
+    ratio, p99 = ours.rate / theirs.rate, ours.p(0.99)
+    print(f"targets at {TARGET_CITIZENS} citizens: throughput {ratio:.0%} of echo "
+          f"(>= {TARGET_RATIO:.0%}) {'MET' if ratio >= TARGET_RATIO else 'NOT MET'}; "
+          f"p99 {p99:.1f} ms (<= {TARGET_P99_MS:.0f} ms) "
+          f"{'MET' if p99 <= TARGET_P99_MS else 'NOT MET'}")
+    print(f"  (echo bot at {TARGET_CITIZENS}: p99 {theirs.p(0.99):.1f} ms; when all citizens "
+          f"ask at once the last reply waits for all the others, p99 ~ citizens / q/s)")
+    print(f"whole run {time.monotonic() - begun:.0f} s")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except BenchError as error:
+        sys.exit(f"benchmark failed: {error}")
