@@ -51,7 +51,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def make_delivery(settings: Settings) -> Delivery:
     limits = Limits(group_messages=settings.group_messages_per_minute,
-                    group_window=settings.group_rate_window)
+                    group_window=settings.group_rate_window,
+                    bot_per_second=settings.bot_messages_per_second)
     return Delivery(pacer=Pacer(limits))
 
 

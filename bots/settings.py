@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     overdue_digest_hours: float = Field(default=4.0, gt=0)
     group_messages_per_minute: int = Field(default=20, ge=1)
     group_rate_window: float = Field(default=60.0, gt=0)
+    bot_messages_per_second: int = Field(default=30, ge=1)
 
     def bot_value(self, bot: str, key: str) -> str | None:
         """``<BOT>_<KEY>`` from the environment, else from ``.env``; empty counts as unset."""
