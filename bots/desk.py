@@ -291,6 +291,13 @@ class Desk:
 
     async def refresh(self, bot: Bot, topic: Topic, ticket: TicketView) -> None:
         """Show the ticket's current state on its card (and in its topic title)."""
+        if ticket.card_message_id is None:
+            # The card may be being posted right now, or have been posted since ``ticket``
+            # was read: edit it once it is paired.
+            if topic.operators_chat_id is not None and self._unpaired.get(
+                    topic.operators_chat_id):
+                await self._settled(topic.operators_chat_id)
+            ticket = await self.tickets.get(ticket.id) or ticket
         if ticket.operators_chat_id is None or ticket.card_message_id is None:
             return
         earlier = await self.tickets.earlier(ticket)

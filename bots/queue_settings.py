@@ -106,7 +106,8 @@ def load_queue_settings(bot_dir: Path) -> QueueSettings:
         return QueueSettings()
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as error:
+        # ValueError: an impossible date such as 2026-02-30, refused by the YAML loader.
         msg = f"{path}: не удалось прочитать: {error}"
         raise QueueSettingsError(msg) from error
     if not isinstance(data, dict):

@@ -36,7 +36,8 @@ class SmallTalk:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         phrases: dict[tuple[str, ...], SmallTalkKind] = {}
         for key, kind in (("greetings", SmallTalkKind.GREETING), ("thanks", SmallTalkKind.THANKS),
-                          ("farewells", SmallTalkKind.FAREWELL)):
+                          ("farewells", SmallTalkKind.FAREWELL),
+                          ("person", SmallTalkKind.PERSON)):
             for phrase in data.get(key, []):
                 phrases[tuple(words(phrase))] = kind
         abuse = [w.lower().replace("ё", "е") for w in data.get("abuse", [])]

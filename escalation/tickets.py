@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
@@ -660,13 +660,14 @@ class Tickets:
                 Ticket.deadline_at <= now,
                 Ticket.overdue_announced_at.is_(None),
             )
-            if due:
-                await session.execute(
-                    update(Ticket)
-                    .where(Ticket.id.in_([t.id for t in due]))
-                    .values(overdue_announced_at=now)
-                )
-            return due
+            if not due:
+                return []
+            await session.execute(
+                update(Ticket)
+                .where(Ticket.id.in_([t.id for t in due]))
+                .values(overdue_announced_at=now)
+            )
+            return [replace(t, overdue_announced_at=now) for t in due]
 
     async def overdue(self, bot: str) -> list[TicketView]:
         """Open tickets still waiting for a first response past their deadline, oldest first."""
@@ -746,7 +747,9 @@ class Tickets:
         ]
         overdue = sum(
             1 for t in tickets
-            if (t.first_response_at or now) > t.deadline_at
+            # Late: answered after the deadline, or still unanswered past it (a ticket closed
+            # without an answer before its deadline was not late).
+            if (t.first_response_at or t.closed_at or now) > t.deadline_at
         )
         ratings: dict[int, int] = {}
         for t in tickets:

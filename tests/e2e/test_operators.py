@@ -430,6 +430,15 @@ def test_my_lists_the_citizens_tickets(desk: Desk) -> None:
     assert "новое" in listing
 
 
+def test_asking_for_a_person_opens_a_ticket(desk: Desk) -> None:
+    d, bot = desk, desk.payments
+    citizen = d.citizen()
+    reply = ask(d, bot, citizen, "Позовите оператора, пожалуйста")
+    assert "передан специалисту" in reply["text"]
+    number = ticket_number(reply)
+    assert "попросил специалиста" in card(d, d.plain, number)["text"]
+
+
 # --- forum supergroup --------------------------------------------------------------------------
 
 def test_forum_topic_per_citizen_and_overdue_announcement(desk: Desk) -> None:
@@ -517,3 +526,45 @@ def test_restart_keeps_open_tickets_answerable(desk: Desk) -> None:
             == "Ответ в теме после перезапуска")
     d.emu.wait_for(lambda: d.db("SELECT state FROM tickets WHERE id = ?", number)
                    == [("answered",)], timeout=10)
+
+
+def test_media_both_ways_keeps_content(desk: Desk) -> None:
+    d, bot, group = desk, desk.payments, desk.plain
+    citizen = d.citizen()
+    number = ticket_number(ask(d, bot, citizen, next(QUESTIONS)))
+    ticket_card = card(d, group, number)
+    after = count(d, group)
+    before = len(private(d, bot, citizen))
+    d.emu.send_photo(bot, citizen, caption="Вот фото уведомления об отказе")
+    relayed = group_after(d, group, after, "фото уведомления")
+    assert "photo" in relayed
+    assert relayed["reply_to_message"]["message_id"] == ticket_card["message_id"]
+    d.emu.wait_for(lambda: len(private(d, bot, citizen)) > before, timeout=15)
+    assert f"№ {number}" in private(d, bot, citizen)[before]["text"]
+
+    before = len(private(d, bot, citizen))
+    d.emu.send_document(bot, d.op1, caption="Бланк заявления", file_name="blank.pdf",
+                        chat=group, reply_to=relayed)
+    d.emu.wait_for(lambda: len(private(d, bot, citizen)) > before, timeout=15)
+    sent = private(d, bot, citizen)[before]
+    assert sent["document"]["file_name"] == "blank.pdf"
+    assert sent["caption"] == "Бланк заявления"
+
+
+def test_forum_without_topic_rights_falls_back_to_cards(desk: Desk) -> None:
+    d = desk
+    locked = d.emu.add_group("Операторы без прав на темы", forum=True,
+                             members={d.op1.id: "administrator"}, bots=[d.vaccination],
+                             can_manage_topics=False)
+    assert d.proc.stop() == 0
+    d.env["VACCINATION_OPERATORS_CHAT_ID"] = str(locked.id)
+    d.proc = start(d.env)
+    citizen = d.citizen()
+    number = ticket_number(ask(d, d.vaccination, citizen, next(QUESTIONS)))
+    ticket_card = card(d, locked, number)
+    assert not d.emu.topics(locked)
+    assert "message_thread_id" not in ticket_card
+    before = len(private(d, d.vaccination, citizen))
+    reply_in(d, d.vaccination, d.op1, locked, ticket_card, "Ответ карточкой")
+    d.emu.wait_for(lambda: len(private(d, d.vaccination, citizen)) > before, timeout=15)
+    assert private(d, d.vaccination, citizen)[before]["text"] == "Ответ карточкой"
