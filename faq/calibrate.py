@@ -1,7 +1,9 @@
 """Choose the decision thresholds from labelled questions instead of guessing them.
 
 Procedure (docs/matching.md): rank every labelled question once per question set, then
-search a grid of (answer_threshold, clarify_margin) and, for each, the escalate floor:
+search a grid of (margin_weight, answer_threshold, clarify_margin) and, for each, the
+escalate floor. An answer needs the confidence s1 + margin_weight × (s1 − s2) to reach
+answer_threshold, the lead s1 − s2 to reach clarify_margin and s1 to reach the floor:
 
 1. A setting is *safe* when, on EVERY question set, wrong answers ≤ 1.5 % of in-scope
    questions and answers to off-topic questions ≤ 5 % — and the same holds for the
@@ -10,10 +12,12 @@ search a grid of (answer_threshold, clarify_margin) and, for each, the escalate 
    (2 % and 10 %) are used instead, still with the neighbour rule.
 2. The floor is the highest one that keeps answer-or-clarify-with-the-right-entry ≥ 96 % on
    every set (if that is unreachable: within 1 point of the best reachable coverage).
-3. Among safe settings: maximise the mean share of correct answers averaged over the
-   setting and its neighbours (threshold ± 2, margin ± 2: the middle of a good region beats
-   its edge), then answer-or-clarify coverage, then the share of off-topic questions sent to
-   an operator; remaining ties go to the lower threshold and margin.
+3. Among safe settings: the mean share of correct answers averaged over the setting and
+   its neighbours (threshold ± 2, margin ± 2: the middle of a good region beats its edge)
+   is computed; settings within ROBUST_SLACK points of the best are equivalent on this data,
+   and among them the widest clarify margin wins (the least likely to answer wrongly on a
+   new FAQ), then the higher smoothed share, answer-or-clarify coverage, the share of
+   off-topic questions sent to an operator, the lower margin weight and threshold.
 """
 
 from __future__ import annotations
@@ -38,7 +42,11 @@ COVER_SLACK = 1.0  # coverage points we may give up to send more off-topic quest
 NEIGHBOUR = (2.0, 1.0)  # (threshold, margin) steps that must stay safe as well
 SMOOTH = (2.0, 2.0)  # (threshold, margin) steps averaged when ranking settings
 
-THRESHOLDS = [float(value) for value in range(30, 96)]
+MARGIN_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25)
+THRESHOLD_CAP = 95.0
+FLOOR_CANDIDATES = 60
+ROBUST_SLACK = 1.3  # points of mean correct share traded for a wider margin
+THRESHOLDS = [float(value) for value in range(30, 161)]
 MARGINS = [float(value) for value in range(3, 26)]  # ≥ 3: near-ties are always clarified
 FLOORS = [float(value) for value in range(10, 96)]
 
@@ -106,11 +114,49 @@ class _SetGrid:
         self.name = name
         self.inside = [s for s in data if s.expect is not None]
         self.outside = [s for s in data if s.expect is None]
+        self._sorted: dict[tuple[float, float], tuple[list[float], ...]] = {}
 
-    def stats(self, threshold: float, margin: float, floor: float) -> SetStats:
-        answered = [
-            s.s1 >= threshold and s.s1 - s.s2 >= margin and s.s1 >= floor for s in self.inside
-        ]
+    def _confidences(self, margin: float, weight: float) -> tuple[list[float], ...]:
+        """Sorted confidences of right, wrong and off-topic top candidates with the lead."""
+        key = (margin, weight)
+        if key not in self._sorted:
+            groups: tuple[list[float], ...] = ([], [], [])
+            for s in (*self.inside, *self.outside):
+                lead = s.s1 - s.s2
+                if lead < margin:
+                    continue
+                group = 2 if s.expect is None else (0 if s.top == s.expect else 1)
+                groups[group].append(s.s1 + weight * lead)
+            for values in groups:
+                values.sort()
+            self._sorted[key] = groups
+        return self._sorted[key]
+
+    def quick(self, threshold: float, margin: float, weight: float) -> tuple[float, ...]:
+        """(correct %, wrong %, off-topic answered %) without a floor, by binary search."""
+        right, wrong, outside = (
+            len(group) - bisect.bisect_left(group, threshold)
+            for group in self._confidences(margin, weight)
+        )
+        n_in, n_out = max(1, len(self.inside)), max(1, len(self.outside))
+        return 100 * right / n_in, 100 * wrong / n_in, 100 * outside / n_out
+
+    @staticmethod
+    def _answers(s: Sample, threshold: float, margin: float, floor: float, weight: float) -> bool:
+        lead = s.s1 - s.s2
+        return s.s1 + weight * lead >= threshold and lead >= margin and s.s1 >= floor
+
+    def correct_count(self, threshold: float, margin: float, floor: float, weight: float) -> int:
+        return sum(
+            1
+            for s in self.inside
+            if s.top == s.expect and self._answers(s, threshold, margin, floor, weight)
+        )
+
+    def stats(
+        self, threshold: float, margin: float, floor: float, weight: float = 0.0
+    ) -> SetStats:
+        answered = [self._answers(s, threshold, margin, floor, weight) for s in self.inside]
         correct = sum(
             1 for s, a in zip(self.inside, answered, strict=True) if a and s.top == s.expect
         )
@@ -121,12 +167,13 @@ class _SetGrid:
         clarified.sort()
         covered = correct + len(clarified) - bisect.bisect_left(clarified, floor)
         oos_answered = sum(
-            1
-            for s in self.outside
-            if s.s1 >= threshold and s.s1 - s.s2 >= margin and s.s1 >= floor
+            1 for s in self.outside if self._answers(s, threshold, margin, floor, weight)
         )
         oos_escalated = sum(
-            1 for s in self.outside if s.s1 < floor or (not s.has_rival and s.s1 < threshold)
+            1
+            for s in self.outside
+            if s.s1 < floor
+            or (not s.has_rival and not self._answers(s, threshold, margin, floor, weight))
         )
         n_in, n_out = max(1, len(self.inside)), max(1, len(self.outside))
         return SetStats(
@@ -139,69 +186,114 @@ class _SetGrid:
         )
 
 
-def _safe(grids: Sequence[_SetGrid], threshold: float, margin: float, tier: int) -> bool:
+def _safe(
+    grids: Sequence[_SetGrid], threshold: float, margin: float, weight: float, tier: int
+) -> bool:
     max_wrong, max_oos = TIERS[tier]
     looser = (threshold - NEIGHBOUR[0], max(0.0, margin - NEIGHBOUR[1]))
     for t, d in ((threshold, margin), looser):
         for grid in grids:
-            stats = grid.stats(t, d, 0.0)
-            if stats.wrong > max_wrong or stats.oos_answered > max_oos:
+            _, wrong, oos_answered = grid.quick(t, d, weight)
+            if wrong > max_wrong or oos_answered > max_oos:
                 return False
     return True
 
 
-def _best_floor(grids: Sequence[_SetGrid], threshold: float, margin: float) -> float:
-    """Highest floor keeping coverage ≥ MIN_COVERED on every set; when that is unreachable,
-    the highest floor within COVER_SLACK points of the best reachable coverage."""
-    floors = [floor for floor in FLOORS if floor <= threshold]
-    covers = [min(g.stats(threshold, margin, floor).covered for g in grids) for floor in floors]
+def _best_floor(
+    grids: Sequence[_SetGrid], threshold: float, margin: float, weight: float
+) -> float:
+    """Highest floor keeping coverage ≥ MIN_COVERED on every set (when that is unreachable,
+    within COVER_SLACK points of the best reachable coverage) that costs no right answer."""
+    answered = [g.correct_count(threshold, margin, 0.0, weight) for g in grids]
+    floors = [
+        floor
+        for floor in FLOORS
+        if floor <= threshold
+        and all(
+            g.correct_count(threshold, margin, floor, weight) == count
+            for g, count in zip(grids, answered, strict=True)
+        )
+    ] or [FLOORS[0]]
+    covers = [
+        min(g.stats(threshold, margin, floor, weight).covered for g in grids) for floor in floors
+    ]
     target = min(MIN_COVERED, max(covers) - COVER_SLACK)
     return max(floor for floor, cover in zip(floors, covers, strict=True) if cover >= target)
 
 
-def _smoothed(correct: dict[tuple[float, float], float], threshold: float, margin: float) -> float:
+Setting = tuple[float, float, float]  # (margin weight, threshold, margin)
+
+
+def _smoothed(correct: dict[Setting, float], setting: Setting) -> float:
     """Mean correct share around a setting: prefers the middle of a good region to its edge."""
+    weight, threshold, margin = setting
     around = [
-        correct[(threshold + dt, margin + dm)]
+        correct[(weight, threshold + dt, margin + dm)]
         for dt in (-SMOOTH[0], 0.0, SMOOTH[0])
         for dm in (-SMOOTH[1], 0.0, SMOOTH[1])
-        if (threshold + dt, margin + dm) in correct
+        if (weight, threshold + dt, margin + dm) in correct
     ]
     return statistics.fmean(around)
 
 
-def search(sets: Sequence[tuple[str, Sequence[Sample]]], base: MatcherConfig) -> Choice:
+def search(
+    sets: Sequence[tuple[str, Sequence[Sample]]],
+    base: MatcherConfig,
+    *,
+    margin_weights: Sequence[float] = MARGIN_WEIGHTS,
+) -> Choice:
     """Grid search as described in the module docstring."""
     grids = [_SetGrid(name, data) for name, data in sets]
-    correct = {
-        (t, d): statistics.fmean(grid.stats(t, d, 0.0).correct for grid in grids)
+    settings = [
+        (w, t, d)
+        for w in margin_weights
         for t in THRESHOLDS
+        if t <= THRESHOLD_CAP * (1.0 + w)  # a perfect match with a clear lead is answered
         for d in MARGINS
+    ]
+    correct = {
+        (w, t, d): statistics.fmean(grid.quick(t, d, w)[0] for grid in grids)
+        for w, t, d in settings
     }
     for tier in range(len(TIERS)):
+        safe = [s for s in settings if _safe(grids, s[1], s[2], s[0], tier)]
+        if not safe:
+            continue
+        # Settings at most ROBUST_SLACK below the best (about one question per set) are
+        # equivalent on this data: the one with the widest margin is the least likely to
+        # answer wrongly on a new FAQ. Only these need a floor.
+        smoothed = {s: round(_smoothed(correct, s), 1) for s in safe}
+        best = max(smoothed.values())
+        near = sorted(
+            (s for s in safe if smoothed[s] >= best - ROBUST_SLACK),
+            key=lambda s: (-s[2], -smoothed[s], s[0], s[1]),
+        )
         scored = []
-        for threshold in THRESHOLDS:
-            for margin in MARGINS:
-                if not _safe(grids, threshold, margin, tier):
-                    continue
-                floor = _best_floor(grids, threshold, margin)
-                stats = tuple(grid.stats(threshold, margin, floor) for grid in grids)
-                key = (
-                    round(_smoothed(correct, threshold, margin), 1),
-                    round(statistics.fmean(s.covered for s in stats), 1),
-                    round(statistics.fmean(s.oos_escalated for s in stats), 1),
-                    -threshold,
-                    -margin,
-                )
-                scored.append((key, threshold, margin, floor, stats))
-        if scored:
-            _, threshold, margin, floor, stats = max(scored)
-            config = dataclasses.replace(
-                base, answer_threshold=threshold, clarify_margin=margin, escalate_floor=floor
+        for weight, threshold, margin in near[:FLOOR_CANDIDATES]:
+            floor = _best_floor(grids, threshold, margin, weight)
+            stats = tuple(grid.stats(threshold, margin, floor, weight) for grid in grids)
+            key = (
+                margin,
+                smoothed[(weight, threshold, margin)],
+                round(statistics.fmean(s.covered for s in stats), 1),
+                round(statistics.fmean(s.oos_escalated for s in stats), 1),
+                -weight,
+                -threshold,
             )
-            return Choice(config, stats, tier=tier)
+            scored.append((key, weight, threshold, margin, floor, stats))
+        _, weight, threshold, margin, floor, stats = max(scored)
+        config = dataclasses.replace(
+            base,
+            answer_threshold=threshold,
+            clarify_margin=margin,
+            escalate_floor=floor,
+            margin_weight=weight,
+        )
+        return Choice(config, stats, tier=tier)
     stats = tuple(
-        grid.stats(base.answer_threshold, base.clarify_margin, base.escalate_floor)
+        grid.stats(
+            base.answer_threshold, base.clarify_margin, base.escalate_floor, base.margin_weight
+        )
         for grid in grids
     )
     return Choice(base, stats, tier=None)
@@ -239,7 +331,8 @@ def _print_choice(title: str, choice: Choice) -> None:
     print(title)
     print(
         f"  answer_threshold={c.answer_threshold:g} clarify_margin={c.clarify_margin:g} "
-        f"escalate_floor={c.escalate_floor:g}  ({tiers[choice.tier]})"
+        f"margin_weight={c.margin_weight:g} escalate_floor={c.escalate_floor:g}  "
+        f"({tiers[choice.tier]})"
     )
     for s in choice.stats:
         print(
@@ -262,7 +355,10 @@ def run_calibrate(args: argparse.Namespace) -> int:
             train = [s for i, s in enumerate(sets) if i != held]
             chosen = search(train, base).config
             stats = _SetGrid(*sets[held]).stats(
-                chosen.answer_threshold, chosen.clarify_margin, chosen.escalate_floor
+                chosen.answer_threshold,
+                chosen.clarify_margin,
+                chosen.escalate_floor,
+                chosen.margin_weight,
             )
             others = ", ".join(name for name, _ in train)
             _print_choice(

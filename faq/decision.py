@@ -28,29 +28,33 @@ def decide(ranked: Sequence[Candidate], config: MatcherConfig) -> Verdict:
     if s1 < config.escalate_floor:
         reason = f"лучшая оценка {s1:.1f} ниже порога {config.escalate_floor:.1f}"
         return Verdict("escalate", None, informative, reason)
-    if s1 >= config.answer_threshold and s1 - s2 >= config.clarify_margin:
+    confidence = config.confidence(s1, s2)
+    lead = s1 - s2
+    if confidence >= config.answer_threshold and lead >= config.clarify_margin:
         reason = (
-            f"оценка {s1:.1f} не ниже порога ответа {config.answer_threshold:.1f}, "
-            f"отрыв от следующей записи {s1 - s2:.1f} не меньше {config.clarify_margin:.1f}"
+            f"уверенность {confidence:.1f} (оценка {s1:.1f} + отрыв {lead:.1f} × "
+            f"{config.margin_weight:g}) не ниже порога ответа {config.answer_threshold:.1f}, "
+            f"отрыв не меньше {config.clarify_margin:.1f}"
         )
         return Verdict("answer", ranked[0].entry_id, informative, reason)
     if len(ranked) < 2:
         reason = (
-            f"оценка {s1:.1f} ниже порога ответа {config.answer_threshold:.1f}, "
+            f"уверенность {confidence:.1f} ниже порога ответа {config.answer_threshold:.1f}, "
             "а других похожих записей нет"
         )
         return Verdict("escalate", None, informative, reason)
     options = [c for c in ranked[: config.max_options] if c.score >= s1 - config.clarify_window]
     if len(options) < 2:
         options = list(ranked[:2])
-    if s1 >= config.answer_threshold:
+    if lead < config.clarify_margin:
         reason = (
-            f"оценка {s1:.1f} высокая, но '{ranked[1].entry_id}' отстаёт всего на "
-            f"{s1 - s2:.1f} (нужно {config.clarify_margin:.1f}): спросим, что имелось в виду"
+            f"оценка {s1:.1f}, но '{ranked[1].entry_id}' отстаёт всего на "
+            f"{lead:.1f} (нужно {config.clarify_margin:.1f}): спросим, что имелось в виду"
         )
     else:
         reason = (
-            f"оценка {s1:.1f} между порогами {config.escalate_floor:.1f} и "
-            f"{config.answer_threshold:.1f}: предложим варианты"
+            f"уверенность {confidence:.1f} (оценка {s1:.1f}, отрыв {lead:.1f}) между "
+            f"порогами {config.escalate_floor:.1f} и {config.answer_threshold:.1f}: "
+            "предложим варианты"
         )
     return Verdict("clarify", None, options, reason)

@@ -122,10 +122,11 @@ def _confusion(
             "различимее или объедините записи"
         )
         return Problem(path, line, entry_id, message)
+    confidence = config.confidence(own, rival.score if rival is not None else 0.0)
     message = (
-        f"формулировка «{text}» слишком общая: даже дословно она получает {own:.0f} при "
-        f"пороге ответа {config.answer_threshold:.0f}, и бот переспросит; добавьте в неё "
-        "слова, которые отличают эту запись"
+        f"формулировка «{text}» слишком общая: даже дословно она получает {own:.0f} "
+        f"(уверенность {confidence:.0f}) при пороге ответа {config.answer_threshold:.0f}, "
+        "и бот переспросит; добавьте в неё слова, которые отличают эту запись"
     )
     return Problem(path, line, entry_id, message, severity="warning")
 

@@ -5,6 +5,7 @@ Layout, case, ё, numbers, slang, typos, lemmas, synonyms, stop words — in thi
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -54,6 +55,23 @@ def _split_negation(tokens: list[str]) -> list[str]:
         else:
             out.append(token)
     return out
+
+
+NEGATION = "не"
+NEGATED_MARK = "не_"
+
+
+def _with_negations(terms: tuple[str, ...]) -> tuple[str, ...]:
+    """«не пришло» also yields the term «не_прийти»: a question about a payment that did NOT
+    arrive is closer to «не пришло пособие» than to «когда приходит пособие»."""
+    if NEGATION not in terms:
+        return terms
+    extra = [
+        NEGATED_MARK + term
+        for previous, term in itertools.pairwise(terms)
+        if previous == NEGATION and term != NEGATION and term.isalpha()
+    ]
+    return terms + tuple(dict.fromkeys(extra))
 
 
 def _lemma(word: str) -> str:
@@ -113,8 +131,8 @@ class Normalizer:
                     word = corrected
             words.append(word)
         lemmas = tuple(_lemma(word) for word in words)
-        terms = tuple(
-            term for term in self._synonyms.apply(lemmas) if term not in lexicon.STOP_WORDS
+        terms = _with_negations(
+            tuple(term for term in self._synonyms.apply(lemmas) if term not in lexicon.STOP_WORDS)
         )
         return Analysis(
             original=text,

@@ -115,24 +115,26 @@ class _Scorer:
         candidates = coverage.keys() | answer.keys()
         if len(candidates) > self.config.candidate_pool:
             row_and_cov = self.w_row + self.w_cov
-            candidates = set(
-                heapq.nlargest(
+            # (−score, entry) tuples compare in C: best score first, ties to the lower entry
+            w_ans = self.w_ans
+            candidates = {
+                entry
+                for _, entry in heapq.nsmallest(
                     self.config.candidate_pool,
-                    candidates,
-                    key=lambda e: (
-                        row_and_cov * coverage.get(e, 0.0) + self.w_ans * answer.get(e, 0.0),
-                        -e,
+                    (
+                        (-(row_and_cov * coverage.get(e, 0.0) + w_ans * answer.get(e, 0.0)), e)
+                        for e in candidates
                     ),
                 )
-            )
+            }
+        known_terms = known.keys()
         best_row: dict[int, tuple[float, int | None]] = {}
         recall_weight = self.config.recall_weight
         for entry in candidates:
             for row in index.entry_rows[entry]:
                 if row in self.exclude:
                     continue
-                row_terms = index.rows[row].term_set
-                common = sum(known[t] for t in row_terms if t in known)
+                common = sum(map(known.__getitem__, index.rows[row].term_set & known_terms))
                 if common <= 0:
                     continue
                 recall = min(1.0, common / index.rows[row].weight)

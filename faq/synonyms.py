@@ -74,14 +74,30 @@ class SynonymTable:
 def build_table(
     groups: Mapping[str, Sequence[str]], fillers: Iterable[str], lemmatize: Lemmatizer
 ) -> SynonymTable:
-    """The built-in table: synonym groups plus filler phrases that rewrite to nothing."""
-    rules: dict[Terms, Terms] = {lemmatize(phrase): () for phrase in fillers}
+    """The built-in table: synonym groups plus filler phrases that rewrite to nothing.
+
+    Two layers: single words first («прививаться» → «прививка»), then phrases, whose keys are
+    written in the words of the first layer — so «повторная прививка» also matches «повторно
+    прививаться» and «за деньги» still means the price after «деньги» became «выплата».
+    """
+    words: dict[Terms, Terms] = {}
+    phrases: list[tuple[Terms, Terms]] = [(lemmatize(phrase), ()) for phrase in fillers]
     for canonical_text, variants in groups.items():
         canonical = lemmatize(canonical_text)
         if len(canonical) > 1:
-            rules[canonical] = canonical
+            phrases.append((canonical, canonical))
         for variant in variants:
             key = lemmatize(variant)
-            if key and key != canonical:
-                rules[key] = canonical
-    return SynonymTable(rules)
+            if not key or key == canonical:
+                continue
+            if len(key) == 1:
+                words[key] = canonical
+            else:
+                phrases.append((key, canonical))
+    first = SynonymTable(words)
+    rules: dict[Terms, Terms] = {}
+    for key, canonical in phrases:
+        for form in dict.fromkeys((tuple(first.apply(key)), key)):
+            if form and (form != canonical or len(canonical) > 1):
+                rules.setdefault(form, canonical)
+    return SynonymTable(rules, base=first)

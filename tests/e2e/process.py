@@ -45,7 +45,7 @@ class BotProcess:
         with self._changed:
             return "\n".join(self._lines)
 
-    def wait_for_output(self, text: str, timeout: float = 20.0) -> str:
+    def wait_for_output(self, text: str, timeout: float = 60.0) -> str:
         """Block until a line containing ``text`` appears; returns that line."""
         def found() -> str | None:
             return next((line for line in self._lines if text in line), None)

@@ -54,3 +54,21 @@ def test_unreachable_limits_are_reported() -> None:
     choice = search([("dev", hopeless)], MatcherConfig(answer_threshold=70.0))
     assert choice.tier is None
     assert choice.config.answer_threshold == 70.0
+
+
+def test_a_lead_weight_is_chosen_when_the_lead_separates_right_from_off_topic() -> None:
+    # right answers: high scores with a small lead, or modest scores far ahead of the
+    # runner-up; off-topic questions: in between on both. Neither a threshold on s1 nor a
+    # margin alone separates them; the score plus the weighted lead does.
+    high = [sample("a", 85 + i % 10, 77 + i % 10, "a") for i in range(40)]
+    far_ahead = [sample("a", 55 + i % 10, 15 + i % 10, "a") for i in range(40)]
+    right = high + far_ahead
+    off_topic = [sample(None, 66 + i % 5, 56 + i % 5, "a") for i in range(30)]
+    choice = search([("dev", right + off_topic)], MatcherConfig())
+    assert choice.tier == 0
+    assert choice.config.margin_weight > 0
+    (stats,) = choice.stats
+    assert stats.correct == 100.0
+    assert stats.oos_answered == 0.0
+    plain = search([("dev", right + off_topic)], MatcherConfig(), margin_weights=(0.0,))
+    assert plain.stats[0].correct < 100.0

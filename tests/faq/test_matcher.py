@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from faq import Candidate, FaqFile, Matcher, MatcherConfig, MatchResult
+from faq.decision import decide
 
 LONG_STORY = (
     "Здравствуйте! Пишу вам уже не в первый раз, до этого звонила на горячую линию, но там "
@@ -146,9 +147,37 @@ def test_explanation_tells_an_editor_why(mini_matcher: Matcher) -> None:
 
 
 def test_config_changes_the_decision(mini_faq: FaqFile) -> None:
-    strict = Matcher(mini_faq, config=MatcherConfig(answer_threshold=99.0, escalate_floor=10.0))
+    strict = Matcher(
+        mini_faq,
+        config=MatcherConfig(answer_threshold=99.0, margin_weight=0.0, escalate_floor=10.0),
+    )
     result = strict.match("как оформить выплату")
     assert result.decision == "clarify"
+
+
+def _candidates(*scores: float) -> list[Candidate]:
+    return [Candidate(f"e{number}", score) for number, score in enumerate(scores)]
+
+
+def test_a_clear_lead_counts_towards_the_answer() -> None:
+    config = MatcherConfig(answer_threshold=75.0, clarify_margin=6.0, margin_weight=0.75)
+    # 60 + 0.75 × 40 = 90 ≥ 75: a modest score far ahead of the rest is answered
+    assert decide(_candidates(60.0, 20.0), config).decision == "answer"
+    # the same score with a close runner-up is not
+    assert decide(_candidates(60.0, 50.0), config).decision == "clarify"
+    # a high score with a lead below the clarify margin is a near-tie: clarify
+    assert decide(_candidates(90.0, 86.0), config).decision == "clarify"
+    # without the lead term, 60 is below the threshold
+    plain = MatcherConfig(answer_threshold=75.0, clarify_margin=6.0, margin_weight=0.0)
+    assert decide(_candidates(60.0, 20.0), plain).decision == "clarify"
+    # below the floor nothing is answered, whatever the lead
+    assert decide(_candidates(20.0, 0.0), config).decision == "escalate"
+
+
+def test_confidence_is_score_plus_weighted_lead() -> None:
+    config = MatcherConfig(margin_weight=0.5)
+    assert config.confidence(70.0, 50.0) == 80.0
+    assert config.max_confidence == 150.0
 
 
 def test_config_rejects_nonsense() -> None:
@@ -156,6 +185,10 @@ def test_config_rejects_nonsense() -> None:
         MatcherConfig(answer_threshold=30.0, escalate_floor=50.0)
     with pytest.raises(ValueError, match="max_options"):
         MatcherConfig(max_options=1)
+    with pytest.raises(ValueError, match="margin_weight"):
+        MatcherConfig(margin_weight=-0.5)
+    with pytest.raises(ValueError, match="answer_threshold"):
+        MatcherConfig(answer_threshold=120.0, margin_weight=0.0)
 
 
 def test_construction_is_fast(mini_faq: FaqFile) -> None:

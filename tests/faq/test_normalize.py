@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from faq import Matcher, normalize_text
+from faq import Matcher, lexicon, normalize_text
 from faq.layout import to_cyrillic
-from faq.normalize import analyze
+from faq.normalize import analyze, lemmatize_phrase
 
 
 @pytest.mark.parametrize(
@@ -97,7 +97,75 @@ def test_stop_words_and_politeness_go_but_intent_words_stay() -> None:
         "Здравствуйте! Подскажите, пожалуйста, как, когда, где и кто не может, "
         "можно ли и сколько, нет?"
     ).terms
-    assert terms == ("как", "когда", "где", "кто", "не", "можно", "можно", "сколько", "нет")
+    assert terms == (
+        "как",
+        "когда",
+        "где",
+        "кто",
+        "не",
+        "можно",
+        "можно",
+        "сколько",
+        "нет",
+        "не_можно",  # the negated verb as one more term
+    )
+
+
+def test_negated_word_becomes_an_extra_term() -> None:
+    assert analyze("не пришло пособие").terms == ("не", "прийти", "выплата", "не_прийти")
+    assert "не_прийти" not in analyze("когда придёт пособие").terms
+    assert analyze("не пришло").lemmas == ("не", "прийти")  # normalize_text is unchanged
+
+
+@pytest.mark.parametrize(
+    ("variant", "canonical"),
+    [
+        ("садик", "детский сад"),
+        ("детсад", "детский сад"),
+        ("первоклассник", "школа"),
+        ("первый класс", "школа"),
+        ("малыш", "ребёнок"),
+        ("младенец", "ребёнок"),
+        ("укол", "прививка"),
+        ("ковидный", "коронавирус"),
+        ("бустер", "ревакцинация"),
+        ("повторно прививаться", "повторная прививка"),
+        ("освобождение от прививки", "медотвод"),
+        ("единоразово", "одной суммой"),
+        ("пенсионерам", "пожилым"),
+        ("колбасит", "побочка"),
+        ("забронировать", "записаться"),
+        ("снять запись", "отменить запись"),
+        ("поменять", "сменить"),
+        ("перерасчёт", "пересчитать"),
+        ("из Казахстана", "иностранец"),
+        ("мигрантам", "иностранцам"),
+        ("сертик", "сертификат"),
+        ("доки", "документы"),
+        ("нету", "нет"),
+    ],
+)
+def test_colloquial_words_share_a_term_with_the_usual_ones(variant: str, canonical: str) -> None:
+    terms = set(analyze(variant).terms) - {"не_можно"}
+    assert terms == set(analyze(canonical).terms)
+
+
+def test_phrase_rules_see_words_already_unified() -> None:
+    # «деньги» alone is a payment, but «за деньги» is still the price
+    assert analyze("деньги").terms == ("выплата",)
+    assert analyze("за деньги").terms == ("стоимость",)
+    # «детский» alone is «ребёнок», «детский сад» stays a kindergarten
+    assert analyze("детский").terms == ("ребенок",)
+    assert analyze("детский сад").terms == ("детский", "сад")
+
+
+def test_builtin_groups_do_not_claim_the_same_phrase_twice() -> None:
+    owner: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for canonical, variants in lexicon.SYNONYMS.items():
+        target = lemmatize_phrase(canonical)
+        for variant in (canonical, *variants):
+            key = lemmatize_phrase(variant)
+            assert owner.setdefault(key, target) == target, variant
 
 
 def test_greeting_only_has_no_terms_but_normalize_text_keeps_it() -> None:
