@@ -2,6 +2,7 @@
 
     python bot.py                      run every bot whose <NAME>_BOT_TOKEN is set
     python bot.py --console [--bot N]  chat with a bot in the terminal (default with no tokens)
+    python bot.py --check              check settings, database, tokens and operators' chats
     python bot.py unanswered --bot N [--days 30]
                                        questions the bot could not answer, grouped
 """
@@ -24,13 +25,24 @@ from bots.conversation import Conversation
 from bots.desk import Desk
 from bots.dispatcher import build_dispatcher
 from bots.flood import FloodGuard
+from bots.health import run_check
 from bots.reports import print_unanswered
-from bots.runner import load_topic, make_session, serve, start_bots
+from bots.runner import (
+    follow_chat_migrations,
+    load_topic,
+    make_session,
+    serve,
+    start_bots,
+    stop_on_signals,
+)
 from bots.settings import Settings
 from bots.smalltalk import SmallTalk
 from bots.topic import Suite, discover
+from escalation.chats import ChatMigrations
 from escalation.db import create_engine, make_session_factory, upgrade_database
 from escalation.delivery import Delivery
+from escalation.inbox import Inbox
+from escalation.outbox import Outbox
 from escalation.pacing import Limits, Pacer
 from escalation.records import Records, utc_now
 from escalation.tickets import Tickets
@@ -42,18 +54,23 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Справочные боты ЦУР: запуск и отчёты.")
     parser.add_argument("--console", action="store_true", help="чат с ботом в терминале")
     parser.add_argument("--bot", help="имя бота (папка в bots/) для --console")
+    parser.add_argument("--check", action="store_true",
+                        help="проверить настройки, базу данных, токены и чаты операторов")
     commands = parser.add_subparsers(dest="command")
     report = commands.add_parser("unanswered", help="вопросы, на которые бот не ответил")
     report.add_argument("--bot", required=True, dest="report_bot")
     report.add_argument("--days", type=int, default=30)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.check and (args.console or args.bot or args.command):
+        parser.error("--check не сочетается с другими параметрами")
+    return args
 
 
-def make_delivery(settings: Settings) -> Delivery:
+def make_delivery(settings: Settings, outbox: Outbox | None = None) -> Delivery:
     limits = Limits(group_messages=settings.group_messages_per_minute,
                     group_window=settings.group_rate_window,
                     bot_per_second=settings.bot_messages_per_second)
-    return Delivery(pacer=Pacer(limits))
+    return Delivery(pacer=Pacer(limits), outbox=outbox)
 
 
 def make_dispatcher(settings: Settings, suite: Suite, records: Records, tickets: Tickets,
@@ -105,16 +122,19 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
                 log.info("no bot token is set (%s): starting the console chat",
                          ", ".join(f"{n.upper()}_BOT_TOKEN" for n in names))
             return await console(settings, records, tickets, args.bot)
+        stop = stop_on_signals()
         session = make_session(settings)
         try:
             suite, bots = await start_bots(settings, session)
             if not bots:
                 log.error("no bot could start; see the messages above")
                 return 1
-            delivery = make_delivery(settings)
+            delivery = make_delivery(settings, Outbox(sessions))
+            await follow_chat_migrations(suite, delivery, ChatMigrations(sessions))
             dispatcher = make_dispatcher(settings, suite, records, tickets, delivery)
             desk = dispatcher["desk"]
-            await serve(settings, suite, bots, dispatcher, delivery, desk)
+            await serve(settings, suite, bots, dispatcher, delivery, desk, Inbox(sessions),
+                        stop)
             return 0
         finally:
             await session.close()
@@ -124,6 +144,8 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.check:
+        return run_check()
     settings = Settings()
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

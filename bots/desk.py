@@ -26,6 +26,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bots.candidates import CandidateStore
 from bots.topic import Topic
+from escalation import privacy
 from escalation.delivery import Delivery, Undeliverable
 from escalation.states import TicketState
 from escalation.tickets import (
@@ -259,9 +260,10 @@ class Desk:
         text = self.card_text(topic, ticket, earlier)
         async with self._pairing(chat_id):
             try:
+                # One card per ticket, even when posting is retried after a crash.
                 sent = await self.delivery.send_text(
                     bot, chat_id, text, reply_markup=self.card_markup(topic, ticket),
-                    message_thread_id=thread)
+                    message_thread_id=thread, key=f"card:{ticket.id}:{thread or 0}")
             except Undeliverable as error:
                 if thread is not None and "thread not found" in error.reason.lower():
                     # The topic was deleted by someone: start a new one next time.
@@ -270,7 +272,8 @@ class Desk:
                 log.error("ticket %d: card not posted to the operators' chat: %s", ticket.id,
                           error.reason)
                 return False
-            await self.tickets.place(ticket.id, operators_chat_id=chat_id,
+            await self.tickets.place(ticket.id,
+                                     operators_chat_id=self.delivery.current_chat(chat_id),
                                      card_message_id=sent[-1], thread_id=thread)
         if ticket.media_message_id is not None:
             placed = await self.tickets.get(ticket.id)
@@ -322,9 +325,10 @@ class Desk:
                 log.error("notice to operators' chat %s failed: %s", chat_id, error.reason)
                 return None
             if ticket is not None:
-                await self.tickets.add_message(ticket.id, Direction.NOTICE,
-                                               operators_chat_id=chat_id,
-                                               operators_message_id=sent[-1])
+                await self.tickets.add_message(
+                    ticket.id, Direction.NOTICE,
+                    operators_chat_id=self.delivery.current_chat(chat_id),
+                    operators_message_id=sent[-1])
         return sent[-1]
 
     # --- from citizens -----------------------------------------------------------------------
@@ -348,30 +352,49 @@ class Desk:
                 await asyncio.wait_for(event.wait(), timeout=interval)
 
     async def relay_in(self, bot: Bot, topic: Topic, ticket: TicketView, *,
-                       message_id: int) -> None:
-        """Copy the citizen's message into the ticket's place in the operators' chat."""
+                       message_id: int, text: str | None = None, media: bool = False) -> None:
+        """Copy the citizen's message into the ticket's place in the operators' chat.
+
+        A message with personal numbers in ``text`` (its text or caption) is not copied, since
+        a copy would show them: operators get its masked text instead, and a note that its
+        attachment (``media``) was withheld. The caption that opened the ticket
+        (``media_message_id``) is judged by the ticket's own, already masked, text.
+        """
         chat_id = ticket.operators_chat_id or topic.operators_chat_id
         if chat_id is None:
             return
+        if text is None and message_id == ticket.media_message_id:
+            text, media = ticket.text, True
+        masked = privacy.mask(text) if text else ""
+        withheld = bool(masked) and (masked != text or privacy.is_masked(masked))
         thread = ticket.thread_id
         if thread is None and await self.is_forum(bot, chat_id):
             thread = await self.tickets.thread_of(ticket.citizen_id, chat_id)
         async with self._pairing(chat_id):
             try:
-                copied = await self.delivery.copy(
-                    bot, from_chat_id=ticket.chat_id, message_id=message_id, chat_id=chat_id,
-                    message_thread_id=thread or None,
-                    reply_to_message_id=None if thread else ticket.card_message_id)
+                if withheld:
+                    body = topic.texts.op_relay_masked.format(text=masked)
+                    if media:
+                        body += "\n" + topic.texts.op_attachment_withheld
+                    relayed = await self.delivery.send_text(
+                        bot, chat_id, body, message_thread_id=thread or None,
+                        reply_to_message_id=None if thread else ticket.card_message_id)
+                else:
+                    relayed = [await self.delivery.copy(
+                        bot, from_chat_id=ticket.chat_id, message_id=message_id,
+                        chat_id=chat_id, message_thread_id=thread or None,
+                        reply_to_message_id=None if thread else ticket.card_message_id)]
             except Undeliverable as error:
                 log.error("ticket %d: citizen's message not relayed: %s", ticket.id,
                           error.reason)
                 await self.tickets.note_event(ticket.id, "relay_failed", operator=None,
                                               detail=error.reason)
                 return
-            await self.tickets.add_message(ticket.id, Direction.IN,
-                                           citizen_message_id=message_id,
-                                           operators_chat_id=chat_id,
-                                           operators_message_id=copied)
+            for copied in relayed:
+                await self.tickets.add_message(
+                    ticket.id, Direction.IN, citizen_message_id=message_id,
+                    operators_chat_id=self.delivery.current_chat(chat_id),
+                    operators_message_id=copied)
 
     # --- from operators ----------------------------------------------------------------------
 

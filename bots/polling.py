@@ -4,6 +4,12 @@ aiogram's ``start_polling(bot1, bot2)`` stops every bot when one token is reject
 bot has its own loop: a rejected token stops that bot only, a conflict (another process polls
 the same token) is reported loudly, and network trouble is retried with backoff. Updates of one
 chat are handled in order; different chats are handled concurrently.
+
+With an :class:`~escalation.inbox.Inbox`, each batch of updates is stored before the offset
+moves past it (confirming it to Telegram), and each update is settled after its handler: an
+update whose handler raised, or was cut off by a crash or a stop, is handled again later; one
+delivered twice is handled once. Messages sent while handling update ``N`` get outbox keys
+``u<N>:…``, so handling it again does not resend what was already sent.
 """
 
 from __future__ import annotations
@@ -24,6 +30,10 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import GetUpdates
 from aiogram.types import Update
+from sqlalchemy.exc import SQLAlchemyError
+
+from escalation.delivery import delivery_scope
+from escalation.inbox import Inbox, StoredUpdate
 
 log = logging.getLogger(__name__)
 
@@ -38,27 +48,112 @@ def _chat_key(update: Update) -> int:
 
 class BotPoller:
     def __init__(self, bot: Bot, dispatcher: Dispatcher, *, name: str, timeout: int,
-                 drain_seconds: float = 10.0) -> None:
+                 drain_seconds: float = 10.0, inbox: Inbox | None = None,
+                 resume_interval: float = 5.0) -> None:
         self.bot = bot
         self.dispatcher = dispatcher
         self.name = name
         self.timeout = timeout
         self.drain_seconds = drain_seconds
+        self.inbox = inbox
+        self.resume_interval = resume_interval
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._in_flight: set[int] = set()
         self.offset: int | None = None
 
-    async def _handle(self, update: Update) -> None:
+    def _spawn(self, update: Update, stored: StoredUpdate | None = None) -> None:
+        task = asyncio.create_task(self._handle(update, stored))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, update: Update, stored: StoredUpdate | None = None) -> None:
         async with self._locks[_chat_key(update)]:
+            if stored is not None and self.inbox is not None:
+                await self.inbox.started(stored.id)
             try:
-                await self.dispatcher.feed_update(self.bot, update)
-            except Exception:
+                with delivery_scope(f"u{update.update_id}"):
+                    await self.dispatcher.feed_update(self.bot, update)
+            except Exception as error:
                 log.exception("bot %s: update %d failed", self.name, update.update_id)
+                if stored is not None and self.inbox is not None:
+                    again = await self.inbox.failed(stored.id, repr(error))
+                    log.warning("bot %s: update %d %s", self.name, update.update_id,
+                                "will be handled again" if again else "given up")
+            else:
+                if stored is not None and self.inbox is not None:
+                    await self.inbox.done(stored.id)
+            finally:
+                if stored is not None:
+                    self._in_flight.discard(stored.id)
+
+    def _from_store(self, stored: StoredUpdate) -> Update | None:
+        try:
+            return Update.model_validate(stored.payload, context={"bot": self.bot})
+        except ValueError as error:
+            log.error("bot %s: stored update %d cannot be read: %s", self.name,
+                      stored.update_id, error)
+            return None
+
+    async def resume(self) -> int:
+        """Handle stored updates that are due again (all unfinished ones after a restart)."""
+        if self.inbox is None:
+            return 0
+        count = 0
+        for stored in await self.inbox.due(self.name):
+            if stored.id in self._in_flight:
+                continue
+            update = self._from_store(stored)
+            if update is None:
+                await self.inbox.failed(stored.id, "unreadable")
+                continue
+            self._in_flight.add(stored.id)
+            self._spawn(update, stored)
+            count += 1
+        return count
+
+    async def resume_loop(self) -> None:
+        """Every ``resume_interval`` seconds, retry updates whose handling failed."""
+        while True:
+            await asyncio.sleep(self.resume_interval)
+            try:
+                await self.resume()
+            except SQLAlchemyError as error:
+                log.warning("bot %s: inbox unavailable (%s)", self.name, type(error).__name__)
+
+    async def _accept(self, updates: list[Update]) -> None:
+        """Store the batch (when there is an inbox), move the offset, start the handlers."""
+        if self.inbox is None:
+            for update in updates:
+                self.offset = update.update_id + 1
+                self._spawn(update)
+            return
+        stored = await self.inbox.store(self.name, [
+            (u.update_id, u.model_dump(mode="json", exclude_none=True, by_alias=True))
+            for u in updates
+        ])
+        self.offset = max(u.update_id for u in updates) + 1
+        by_id = {u.update_id: u for u in updates}
+        for row in stored:
+            self._in_flight.add(row.id)
+            self._spawn(by_id[row.update_id], row)
 
     async def run(self) -> None:
         """Poll until cancelled or until Telegram rejects the token."""
         delay = RETRY_MIN
         allowed = self.dispatcher.resolve_used_update_types()
+        resumed = await self.resume()
+        if resumed:
+            log.info("bot %s: %d unfinished update(s) from before are handled again", self.name,
+                     resumed)
+        resumer = asyncio.create_task(self.resume_loop()) if self.inbox is not None else None
+        try:
+            await self._poll(allowed, delay)
+        finally:
+            if resumer is not None:
+                resumer.cancel()
+
+    async def _poll(self, allowed: list[str], delay: float) -> None:
         while True:
             method = GetUpdates(offset=self.offset, timeout=self.timeout, allowed_updates=allowed)
             try:
@@ -78,13 +173,18 @@ class BotPoller:
                 log.warning("bot %s: polling failed (%s), retrying in %.0f s", self.name,
                             type(error).__name__, delay)
             else:
-                delay = RETRY_MIN
-                for update in updates:
-                    self.offset = update.update_id + 1
-                    task = asyncio.create_task(self._handle(update))
-                    self._tasks.add(task)
-                    task.add_done_callback(self._tasks.discard)
-                continue
+                if not updates:
+                    delay = RETRY_MIN
+                    continue
+                try:
+                    await self._accept(updates)
+                except SQLAlchemyError as error:
+                    # Not stored, so not confirmed: Telegram keeps them for the next poll.
+                    log.error("bot %s: cannot store incoming updates (%s); retrying in %.0f s",
+                              self.name, type(error).__name__, delay)
+                else:
+                    delay = RETRY_MIN
+                    continue
             await asyncio.sleep(random.uniform(delay / 2, delay))
             delay = min(RETRY_MAX, delay * 2)
 

@@ -19,10 +19,13 @@ from bots.desk import Desk
 from bots.faq_source import ReloadErrorHandler
 from bots.polling import BotPoller
 from bots.queue_settings import QueueSettingsError
+from bots.retention_task import retention_task
 from bots.settings import Settings
 from bots.texts import TextsError
 from bots.topic import Suite, Topic, discover
+from escalation.chats import ChatMigrations
 from escalation.delivery import Delivery, Undeliverable
+from escalation.inbox import Inbox
 from faq import FaqError
 
 log = logging.getLogger(__name__)
@@ -32,11 +35,14 @@ DRAIN_SECONDS = 10.0
 CITIZEN_COMMANDS = [
     BotCommand(command="start", description="Главное меню и вопросы по темам"),
     BotCommand(command="help", description="Как задать вопрос"),
+    BotCommand(command="my", description="Мои обращения к специалистам"),
+    BotCommand(command="forget", description="Удалить мои данные"),
 ]
 
 
 def make_session(settings: Settings) -> AiohttpSession:
-    return AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url),
+                          timeout=settings.telegram_timeout)
 
 
 def load_topic(settings: Settings, bots_dir: Path, name: str) -> Topic | None:
@@ -135,19 +141,51 @@ def queue_tasks(settings: Settings, suite: Suite, bots: list[Bot],
     return tasks
 
 
-async def serve(
-    settings: Settings, suite: Suite, bots: list[Bot], dispatcher: Dispatcher,
-    delivery: Delivery, desk: Desk,
-) -> None:
-    """Poll every bot, watch every FAQ and run the operator queues until SIGINT/SIGTERM,
-    then drain and return."""
+async def follow_chat_migrations(suite: Suite, delivery: Delivery,
+                                 chats: ChatMigrations) -> None:
+    """Use the new id of every operators' chat that became a supergroup (now and later)."""
+    moved = await chats.all()
+    delivery.migrated.update(moved)
+
+    def retarget(old: int, new: int) -> None:
+        for topic in suite.topics.values():
+            if topic.operators_chat_id == old:
+                log.warning("bot %s: operators' chat moved to %s; update %s_OPERATORS_CHAT_ID",
+                            topic.name, new, topic.name.upper())
+                topic.operators_chat_id = new
+
+    for old, new in moved.items():
+        retarget(old, new)
+
+    async def on_migrated(old: int, new: int) -> None:
+        await chats.save(old, new)
+        retarget(old, new)
+
+    delivery.on_chat_migrated = on_migrated
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM (install it early: a signal during start-up then
+    stops the process cleanly too)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def serve(
+    settings: Settings, suite: Suite, bots: list[Bot], dispatcher: Dispatcher,
+    delivery: Delivery, desk: Desk, inbox: Inbox | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Poll every bot, watch every FAQ and run the operator queues until SIGINT/SIGTERM,
+    then drain and return."""
+    stop = stop or stop_on_signals()
     pollers = [
-        BotPoller(bot, dispatcher, name=topic.name, timeout=settings.polling_timeout)
+        BotPoller(bot, dispatcher, name=topic.name, timeout=settings.polling_timeout,
+                  inbox=inbox)
         for bot, topic in zip(bots, suite.topics.values(), strict=True)
     ]
     tasks = [asyncio.create_task(p.run(), name=f"poll-{p.name}") for p in pollers]
@@ -158,6 +196,7 @@ async def serve(
         )
         for bot, t in zip(bots, suite.topics.values(), strict=True)
     ]
+    tasks.append(retention_task(settings, desk.tickets))
     queue = queue_tasks(settings, suite, bots, desk)
     waiter = asyncio.create_task(stop.wait())
     pollers_done = asyncio.ensure_future(_all_done(tasks[: len(pollers)]))

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     group_messages_per_minute: int = Field(default=20, ge=1)
     group_rate_window: float = Field(default=60.0, gt=0)
     bot_messages_per_second: int = Field(default=30, ge=1)
+    telegram_timeout: float = Field(default=60.0, gt=0, description="seconds per request")
+    retention_days: int = Field(default=90, ge=1, description="keep personal texts this long")
 
     def bot_value(self, bot: str, key: str) -> str | None:
         """``<BOT>_<KEY>`` from the environment, else from ``.env``; empty counts as unset."""

@@ -62,6 +62,10 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
         "op_not_banned": "ticket",
         "op_citizen_reopened": "ticket",
         "op_citizen_resolved": "ticket",
+        "forget_done": "questions tickets closed",
+        "forget_closed": "tickets",
+        "op_citizen_forgot": "ticket",
+        "op_relay_masked": "text",
     }.items()
 }
 
@@ -101,6 +105,15 @@ class BotTexts(BaseModel):
     empty_reply: str
     flood_reply: str
     stale_button: str
+    # --- personal data ---
+    pii_warning: str
+    forget_confirm: str
+    btn_forget_yes: str
+    btn_forget_no: str
+    forget_done: str
+    forget_closed: str
+    forget_nothing: str
+    forget_cancelled: str
     # --- the operator queue, citizen side ---
     ticket_opened: str
     ticket_opened_off_hours: str
@@ -159,6 +172,9 @@ class BotTexts(BaseModel):
     op_help: str
     op_citizen_reopened: str
     op_citizen_resolved: str
+    op_citizen_forgot: str
+    op_relay_masked: str
+    op_attachment_withheld: str
 
     @model_validator(mode="after")
     def _placeholders_known(self) -> BotTexts:

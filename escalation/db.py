@@ -29,6 +29,10 @@ DEFAULT_DATABASE_URL: Final = "sqlite+aiosqlite:///data/bots.sqlite3"
 #: How long an SQLite writer waits for another writer's lock before giving up.
 SQLITE_BUSY_TIMEOUT_MS: Final = 15_000
 
+#: How long a transaction waits for the one SQLite connection of the process (see
+#: :func:`_build_engine`) before failing with ``sqlalchemy.exc.TimeoutError``.
+SQLITE_POOL_TIMEOUT_S: Final = 30.0
+
 _PROJECT_ROOT: Final = Path(__file__).resolve().parent.parent
 ALEMBIC_INI: Final = _PROJECT_ROOT / "alembic.ini"
 MIGRATIONS_DIR: Final = _PROJECT_ROOT / "migrations"
@@ -76,10 +80,29 @@ def _build_engine(
 
     prepare_sqlite_directory(url)
     path = _sqlite_file(parsed)
+    single = path is not None and poolclass is None
+    if single:
+        # One connection per process for a database file. SQLite has one writer at a time:
+        # with a pool of several connections, concurrent handlers' transactions wait for each
+        # other's lock inside SQLite's busy handler, which polls with sleeps of up to 100 ms
+        # (200 questions at once took ~1 s to record). With one connection, transactions queue
+        # in the pool (FIFO, without sleeping) and run one after another. That also isolates
+        # read-then-write transactions, which several connections do not: pysqlite sends
+        # BEGIN only before the first write, so the reads before it see no lock.
+        # Consequence: code must never wait for a second session while it holds one (e.g.
+        # call a service from inside ``async with sessions.begin()``): it would wait
+        # SQLITE_POOL_TIMEOUT_S and fail. Services open one session per method.
+        kwargs.update(
+            poolclass=pool.AsyncAdaptedQueuePool,
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=SQLITE_POOL_TIMEOUT_S,
+            # Replaced by _rollback_if_in_transaction below.
+            pool_reset_on_return=None,
+        )
     engine = _create_async_engine(parsed, **kwargs)
     # Python's sqlite3 driver waits 5 s for a lock by default; say explicitly how long.
     pragmas = [
-        "PRAGMA journal_mode=WAL" if path is not None else None,
         f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
         f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}",
     ]
@@ -89,12 +112,40 @@ def _build_engine(
         cursor = dbapi_connection.cursor()
         try:
             for pragma in pragmas:
-                if pragma is not None:
-                    cursor.execute(pragma)
+                cursor.execute(pragma)
+            if path is not None:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                if str(cursor.fetchone()[0]).lower() == "wal":
+                    # Durability: in WAL mode, NORMAL does not fsync the WAL on every commit,
+                    # only at checkpoints. A committed transaction survives a crash or kill of
+                    # the process; a power loss or an OS crash may lose the last transactions
+                    # since the latest checkpoint, but never corrupts the database
+                    # (https://www.sqlite.org/pragma.html#pragma_synchronous). Not set with a
+                    # rollback journal, where NORMAL is less safe.
+                    cursor.execute("PRAGMA synchronous=NORMAL")
         finally:
             cursor.close()
 
+    if single:
+
+        @event.listens_for(engine.sync_engine, "reset")
+        def _rollback_if_in_transaction(
+            dbapi_connection: Any, _record: Any, reset_state: pool.PoolResetState
+        ) -> None:
+            """Roll back what a connection returned to the pool left open, as the default
+            reset does, but skip the no-op ROLLBACK after a COMMIT: each statement is a round
+            trip to aiosqlite's thread, while ``in_transaction`` is read here."""
+            if reset_state.asyncio_safe and _in_transaction(dbapi_connection):
+                dbapi_connection.rollback()
+
     return engine
+
+
+def _in_transaction(dbapi_connection: Any) -> bool:
+    try:
+        return bool(dbapi_connection.driver_connection.in_transaction)
+    except (AttributeError, ValueError):  # closed or not aiosqlite: roll back to be safe
+        return True
 
 
 def alembic_config(url: str | None = None) -> Config:

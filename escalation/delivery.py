@@ -11,7 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Sequence
+import uuid
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -40,6 +43,7 @@ from aiogram.types import (
     ReplyParameters,
 )
 
+from escalation.outbox import Outbox
 from escalation.pacing import Pacer
 from escalation.splitting import split_text
 
@@ -48,6 +52,35 @@ T = TypeVar("T")
 
 # A proxy's HTML error page raises ClientDecodeError, which is not a TelegramAPIError.
 TRANSIENT = (TelegramServerError, TelegramNetworkError, ClientDecodeError)
+#: Part size (UTF-16 units) used when Telegram refuses a part as too long after all.
+SHORTER_LIMIT = 2000
+
+
+@dataclass
+class _Scope:
+    key: str
+    count: int = 0
+
+
+_scope: ContextVar[_Scope | None] = ContextVar("delivery_scope", default=None)
+
+
+@contextmanager
+def delivery_scope(key: str) -> Iterator[None]:
+    """Messages sent inside get the keys ``<key>:0``, ``<key>:1``...: handling the same update
+    again after a crash finds them in the outbox and does not send them twice."""
+    token = _scope.set(_Scope(key))
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+
+
+def _unknown_outcome(error: Exception) -> bool:
+    """Whether Telegram may have carried out a request that failed this way."""
+    text = str(error).lower()
+    return isinstance(error, TelegramNetworkError) and (
+        "timeout" in text or "disconnect" in text or "reset" in text)
 
 
 class Undeliverable(Exception):
@@ -77,6 +110,42 @@ class Delivery:
     on_chat_migrated: Callable[[int, int], Awaitable[None]] | None = None
     migrated: dict[int, int] = field(default_factory=dict)
     pacer: Pacer = field(default_factory=Pacer)
+    outbox: Outbox | None = None
+
+    def next_key(self, key: str | None = None) -> str:
+        """The outbox key of the next message: given, from the update being handled, or new."""
+        if key is not None:
+            return key
+        scope = _scope.get()
+        if scope is None:
+            return f"x{uuid.uuid4().hex}"
+        scope.count += 1
+        return f"{scope.key}:{scope.count}"
+
+    async def _through_outbox(self, bot: Bot, method: SendMessage | CopyMessage,
+                              key: str) -> int:
+        """Send once per key: a key already sent returns its message id without a request."""
+        if self.outbox is None:
+            return (await self._send_with_fallbacks(bot, method)).message_id
+        reservation = await self.outbox.reserve(
+            str(bot.id), key, chat_id=int(method.chat_id), method=method.__api_method__)
+        if reservation.sent and reservation.message_ids:
+            log.info("message %s already sent, not sending it again", reservation.id)
+            return reservation.message_ids[-1]
+        if reservation.failed:
+            raise Undeliverable(reservation.error or "refused earlier")
+        unknown: list[str] = []
+        try:
+            result = await self._send_with_fallbacks(bot, method, unknown)
+        except Undeliverable as error:
+            await self.outbox.failed(reservation.id, error.reason)
+            raise
+        except (TelegramRetryAfter, *TRANSIENT):
+            if not unknown:
+                await self.outbox.not_sent(reservation.id)  # certainly not carried out
+            raise
+        await self.outbox.sent(reservation.id, [result.message_id], maybe_duplicate=bool(unknown))
+        return result.message_id
 
     async def send_text(
         self,
@@ -88,12 +157,35 @@ class Delivery:
         reply_markup: InlineKeyboardMarkup | None = None,
         reply_to_message_id: int | None = None,
         message_thread_id: int | None = None,
+        key: str | None = None,
     ) -> list[int]:
         """Send ``text`` as one or more messages; the keyboard goes with the last part.
 
         Returns the ids of the sent messages. Raises :class:`Undeliverable` on a final refusal.
+        ``key`` names the message in the outbox (default: the next key of the update being
+        handled): a message already sent under it is not sent again.
         """
-        parts = split_text(text, entities)
+        key = self.next_key(key)
+        try:
+            return await self._send_parts(bot, chat_id, text, entities, reply_markup,
+                                          reply_to_message_id, message_thread_id, key,
+                                          limit=None)
+        except Undeliverable as error:
+            if "too long" not in error.reason.lower():
+                raise
+            # Telegram counts differently from us (a newer limit, a proxy): smaller parts.
+            log.warning("message refused as too long: resending in smaller parts")
+            return await self._send_parts(bot, chat_id, text, entities, reply_markup,
+                                          reply_to_message_id, message_thread_id,
+                                          f"{key}/short", limit=SHORTER_LIMIT)
+
+    async def _send_parts(
+        self, bot: Bot, chat_id: int, text: str, entities: Sequence[MessageEntity],
+        reply_markup: InlineKeyboardMarkup | None, reply_to_message_id: int | None,
+        message_thread_id: int | None, key: str, *, limit: int | None,
+    ) -> list[int]:
+        parts = split_text(text, entities) if limit is None else split_text(
+            text, entities, limit=limit)
         sent: list[int] = []
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
@@ -112,8 +204,8 @@ class Delivery:
                 ),
                 parse_mode=None,
             )
-            message = await self._send_with_fallbacks(bot, method)
-            sent.append(message.message_id)
+            part_key = key if len(parts) == 1 else f"{key}/{index}"
+            sent.append(await self._through_outbox(bot, method, part_key))
         return sent
 
     async def edit_text(
@@ -140,7 +232,7 @@ class Delivery:
             parse_mode=None,
         )
         try:
-            await self._call(bot, method)
+            await self._call(bot, self._retarget(method))
         except TelegramBadRequest as error:
             if "message is not modified" in error.message:
                 return
@@ -173,11 +265,13 @@ class Delivery:
         message_thread_id: int | None = None,
         reply_to_message_id: int | None = None,
         reply_markup: InlineKeyboardMarkup | None = None,
+        key: str | None = None,
     ) -> int:
         """Copy a message (any content, formatting kept, no "forwarded from" header).
 
         Returns the new message's id; raises :class:`Undeliverable` on a final refusal.
         """
+        key = self.next_key(key)
         method = CopyMessage(
             chat_id=chat_id,
             from_chat_id=from_chat_id,
@@ -190,21 +284,43 @@ class Delivery:
                 else None
             ),
         )
-        result = await self._send_with_fallbacks(bot, method)
-        return result.message_id
+        return await self._through_outbox(bot, method, key)
 
     async def call(self, bot: Bot, method: TelegramMethod[T]) -> T:
         """Any other Bot API call, with the same waiting and retries as messages.
 
         Raises :class:`Undeliverable` when Telegram refuses it for good.
         """
-        try:
-            return await self._call(bot, method)
-        except (TelegramBadRequest, TelegramForbiddenError) as error:
-            raise Undeliverable(error.message) from error
+        while True:
+            method = self._retarget(method)
+            try:
+                return await self._call(bot, method)
+            except TelegramMigrateToChat as error:
+                await self._migrated(int(getattr(method, "chat_id", 0)),
+                                     error.migrate_to_chat_id)
+                if getattr(method, "chat_id", None) is None:
+                    raise Undeliverable(error.message) from error
+            except (TelegramBadRequest, TelegramForbiddenError) as error:
+                raise Undeliverable(error.message) from error
+
+    def current_chat(self, chat_id: int) -> int:
+        """The id messages to ``chat_id`` go to now (a group may have become a supergroup)."""
+        return self.migrated.get(chat_id, chat_id)
+
+    def _retarget(self, method: TelegramMethod[T]) -> TelegramMethod[T]:
+        """The same method addressed to the chat's current id (after a group upgrade)."""
+        chat_id = getattr(method, "chat_id", None)
+        if isinstance(chat_id, int) and chat_id in self.migrated:
+            return method.model_copy(update={"chat_id": self.migrated[chat_id]})
+        return method
+
+    async def _migrated(self, old: int, new: int) -> None:
+        self.migrated[old] = new
+        if self.on_chat_migrated is not None:
+            await self.on_chat_migrated(old, new)
 
     async def _send_with_fallbacks(
-        self, bot: Bot, method: SendMessage | CopyMessage
+        self, bot: Bot, method: SendMessage | CopyMessage, unknown: list[str] | None = None
     ) -> Message | MessageId:
         """Send one message, adapting it to what Telegram said was wrong with it."""
         while True:
@@ -214,13 +330,10 @@ class Delivery:
             await self.pacer.wait(bot.id, int(method.chat_id))
             try:
                 if isinstance(method, CopyMessage):
-                    return await self._call(bot, method)
-                return await self._call(bot, method)
+                    return await self._call(bot, method, unknown)
+                return await self._call(bot, method, unknown)
             except TelegramMigrateToChat as error:
-                old = int(method.chat_id)
-                self.migrated[old] = error.migrate_to_chat_id
-                if self.on_chat_migrated is not None:
-                    await self.on_chat_migrated(old, error.migrate_to_chat_id)
+                await self._migrated(int(method.chat_id), error.migrate_to_chat_id)
             except TelegramBadRequest as error:
                 description = error.message.lower()
                 if "replied not found" in description and method.reply_parameters:
@@ -237,7 +350,8 @@ class Delivery:
             except TelegramForbiddenError as error:
                 raise Undeliverable(error.message) from error
 
-    async def _call(self, bot: Bot, method: TelegramMethod[T]) -> T:
+    async def _call(self, bot: Bot, method: TelegramMethod[T],
+                    unknown: list[str] | None = None) -> T:
         """Call ``method``, waiting out flood control and retrying transient failures."""
         attempt = 0
         while True:
@@ -250,6 +364,8 @@ class Delivery:
                 log.info("flood control: waiting %s s", error.retry_after)
                 await self.sleep(error.retry_after)
             except TRANSIENT as error:
+                if unknown is not None and _unknown_outcome(error):
+                    unknown.append(str(error))
                 if attempt >= self.policy.max_attempts:
                     raise
                 delay = self.policy.backoff(attempt)

@@ -101,7 +101,10 @@ class Question(Base):
     """
 
     __tablename__ = "questions"
-    __table_args__ = (Index("ix_questions_bot_created_at", "bot", "created_at"),)
+    __table_args__ = (
+        Index("ix_questions_bot_created_at", "bot", "created_at"),
+        Index("ix_questions_chat_message", "chat_id", "tg_message_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     bot: Mapped[str] = mapped_column(String(BOT_NAME_LEN))
@@ -259,3 +262,70 @@ class Ban(Base):
     by_tg_id: Mapped[int | None] = mapped_column(BigInteger)
     by_name: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime]
+
+
+class InboxUpdate(Base):
+    """An incoming update, stored before it is handled (the inbox).
+
+    ``(bot, update_id)`` is unique, so an update delivered twice is handled once. ``status`` is
+    ``pending`` until its handler finishes (``done``), or ``failed`` after the last attempt;
+    pending updates are handled again after a crash or restart.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("bot", "update_id"),
+        Index("ix_inbox_bot_status", "bot", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bot: Mapped[str] = mapped_column(String(BOT_NAME_LEN))
+    update_id: Mapped[int] = mapped_column(BigInteger)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(LABEL_LEN))
+    attempts: Mapped[int]
+    received_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboxMessage(Base):
+    """A message to send (the outbox): stored before the request, settled after it.
+
+    ``key`` identifies the message within its bot (``u<update_id>:<n>`` for the n-th message
+    sent while handling an update, ``card:<ticket>``...): handling an update again after a
+    crash finds the messages it already sent and does not send them twice. ``status``:
+    ``pending`` → ``sent`` (``message_ids`` known) or ``failed`` (``error``: Telegram's final
+    refusal). ``attempts`` counts requests made; a pending row with attempts whose outcome is
+    unknown (a timeout, a crash mid-request) is sent again with ``maybe_duplicate`` set.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("bot", "key"),
+        Index("ix_outbox_bot_status", "bot", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bot: Mapped[str] = mapped_column(String(BOT_NAME_LEN))
+    key: Mapped[str] = mapped_column(String(200))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    method: Mapped[str] = mapped_column(String(LABEL_LEN))
+    status: Mapped[str] = mapped_column(String(LABEL_LEN))
+    attempts: Mapped[int]
+    maybe_duplicate: Mapped[bool]
+    message_ids: Mapped[list[int] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class ChatMigration(Base):
+    """A group that became a supergroup: messages to ``old_chat_id`` go to ``new_chat_id``."""
+
+    __tablename__ = "chat_migrations"
+
+    old_chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    new_chat_id: Mapped[int] = mapped_column(BigInteger)
+    migrated_at: Mapped[datetime]

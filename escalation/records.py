@@ -1,7 +1,9 @@
 """What citizens asked and what became of it.
 
-:class:`Records` is the only writer of ``citizens``, ``questions`` and ``question_events``.
-Each method is one transaction; callers never see a session.
+:class:`Records` is the only writer of ``citizens``, ``questions`` and ``question_events``
+(:mod:`escalation.retention` only erases their personal texts). Each method is one
+transaction; callers never see a session. Questions are stored with personal numbers masked
+(:func:`escalation.privacy.mask`).
 """
 
 from __future__ import annotations
@@ -12,13 +14,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, cast
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Table, and_, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.dml import ReturningInsert
 
 from escalation.models import Citizen, Question, QuestionEvent
+from escalation.privacy import mask
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +32,16 @@ _MAX_ID: Final = 2**31 - 1
 
 CLARIFY_PICK: Final = "clarify_pick"
 FEEDBACK_DOWN: Final = "feedback_down"
+
+# Every question is written with the two statements below. They are built once and executed
+# with parameters, on the tables rather than through the ORM unit of work: constructing an
+# INSERT with .values() and flushing an ORM object cost about as much CPU as the rest of the
+# round trip (~1.3 ms of ~2.9 ms per question on SQLite), for the same SQL.
+_CITIZENS: Final = cast(Table, Citizen.__table__)
+_QUESTIONS: Final = cast(Table, Question.__table__)
+# The columns are those of the parameters.
+_INSERT_QUESTION: Final = insert(_QUESTIONS).returning(_QUESTIONS.c.id)
+_CITIZEN_UPSERTS: dict[str, ReturningInsert[int]] = {}
 
 
 def utc_now() -> datetime:
@@ -134,13 +148,25 @@ class Records:
     ) -> int:
         """Store an incoming question (and touch its citizen); returns the question id.
 
-        ``candidates`` are ``(entry_id, score)`` pairs, best first. When the question was
-        ``answered`` right away, ``entry_shown`` defaults to ``entry_id``.
+        The text is stored masked: passport, СНИЛС, ИНН and card numbers never reach the
+        database (:func:`escalation.privacy.mask`). ``candidates`` are ``(entry_id, score)``
+        pairs, best first. When the question was ``answered`` right away, ``entry_shown``
+        defaults to ``entry_id``.
         """
         now = self._clock()
         if entry_shown is None and outcome == "answered":
             entry_shown = entry_id
         async with self._sessions.begin() as session:
+            if tg_message_id is not None:
+                # The same message handled again (after a crash or a failed attempt) is
+                # recorded once.
+                existing = (await session.execute(
+                    select(Question.id).where(
+                        Question.chat_id == chat_id, Question.tg_message_id == tg_message_id,
+                        Question.bot == bot, Question.source == source,
+                    ).limit(1))).scalar_one_or_none()
+                if existing is not None:
+                    return existing
             citizen_id = await self._touch_citizen(
                 session,
                 bot=bot,
@@ -149,25 +175,26 @@ class Records:
                 username=username,
                 now=now,
             )
-            question = Question(
-                bot=bot,
-                citizen_id=citizen_id,
-                chat_id=chat_id,
-                tg_message_id=tg_message_id,
-                text=text,
-                source=source,
-                created_at=now,
-                kind=kind,
-                decision=decision,
-                entry_id=entry_id,
-                score=score,
-                candidates=_candidates_json(candidates),
-                outcome=outcome,
-                entry_shown=entry_shown,
+            inserted = await session.execute(
+                _INSERT_QUESTION,
+                {
+                    "bot": bot,
+                    "citizen_id": citizen_id,
+                    "chat_id": chat_id,
+                    "tg_message_id": tg_message_id,
+                    "text": mask(text),
+                    "source": source,
+                    "created_at": now,
+                    "kind": kind,
+                    "decision": decision,
+                    "entry_id": entry_id,
+                    "score": score,
+                    "candidates": _candidates_json(candidates),
+                    "outcome": outcome,
+                    "entry_shown": entry_shown,
+                },
             )
-            session.add(question)
-            await session.flush()
-            question_id = question.id
+            question_id: int = inserted.scalar_one()
         log.debug(
             "Recorded question %d of %s: kind=%s decision=%s", question_id, bot, kind, decision
         )
@@ -331,30 +358,41 @@ class Records:
         The database resolves concurrent first messages of one citizen itself: there is no
         select-then-insert window, hence no unique violation to catch and retry.
         """
-        dialect = session.get_bind().dialect.name
-        insert: Callable[..., postgresql.Insert | sqlite.Insert]
-        if dialect == "postgresql":
-            insert = postgresql.insert
-        elif dialect == "sqlite":
-            insert = sqlite.insert
-        else:
-            msg = f"unsupported database {dialect!r}: use PostgreSQL or SQLite"
-            raise NotImplementedError(msg)
-        statement = insert(Citizen).values(
-            bot=bot,
-            tg_user_id=tg_user_id,
-            display_name=display_name,
-            username=username,
-            first_seen_at=now,
-            last_seen_at=now,
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=[Citizen.bot, Citizen.tg_user_id],
-            set_={
-                "display_name": statement.excluded.display_name,
-                "username": statement.excluded.username,
-                "last_seen_at": statement.excluded.last_seen_at,
+        result = await session.execute(
+            _citizen_upsert(session.get_bind().dialect.name),
+            {
+                "bot": bot,
+                "tg_user_id": tg_user_id,
+                "display_name": display_name,
+                "username": username,
+                "first_seen_at": now,
+                "last_seen_at": now,
             },
         )
-        result = await session.execute(statement.returning(Citizen.id))
         return result.scalar_one()
+
+
+def _citizen_upsert(dialect: str) -> ReturningInsert[int]:
+    """The citizen upsert of :meth:`Records._touch_citizen` for ``dialect``, built once."""
+    statement = _CITIZEN_UPSERTS.get(dialect)
+    if statement is not None:
+        return statement
+    insert_into: Callable[..., postgresql.Insert | sqlite.Insert]
+    if dialect == "postgresql":
+        insert_into = postgresql.insert
+    elif dialect == "sqlite":
+        insert_into = sqlite.insert
+    else:
+        msg = f"unsupported database {dialect!r}: use PostgreSQL or SQLite"
+        raise NotImplementedError(msg)
+    upsert = insert_into(_CITIZENS)
+    statement = upsert.on_conflict_do_update(
+        index_elements=[_CITIZENS.c.bot, _CITIZENS.c.tg_user_id],
+        set_={
+            "display_name": upsert.excluded.display_name,
+            "username": upsert.excluded.username,
+            "last_seen_at": upsert.excluded.last_seen_at,
+        },
+    ).returning(_CITIZENS.c.id)
+    _CITIZEN_UPSERTS[dialect] = statement
+    return statement

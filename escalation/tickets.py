@@ -5,7 +5,8 @@
 returns plain :class:`TicketView` values; callers never see a session. Every state change
 goes through :func:`escalation.states.next_state` and is stored as a :class:`TicketEvent` with
 who and when. Claims are conditional updates, so two operators racing for one ticket cannot
-both win.
+both win. Citizens' texts are stored with personal numbers masked
+(:func:`escalation.privacy.mask`); :mod:`escalation.retention` erases them later.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from escalation.models import (
     TicketEvent,
     TicketMessage,
 )
+from escalation.privacy import mask
 from escalation.records import utc_now
 from escalation.states import OPEN_STATES, TicketAction, TicketState, TransitionError, next_state
 from escalation.worktime import WorkSchedule
@@ -211,6 +213,11 @@ class Tickets:
 
     def now(self) -> datetime:
         return self._clock()
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        """The queue's database, for services that share it (:mod:`escalation.retention`)."""
+        return self._sessions
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -406,7 +413,7 @@ class Tickets:
                 citizen_id=citizen.id,
                 chat_id=chat_id,
                 question_id=question_id,
-                text=text,
+                text=mask(text),
                 media_message_id=media_message_id,
                 reason=reason,
                 candidates=[{"entry_id": e, "score": float(s)} for e, s in candidates],
@@ -466,7 +473,7 @@ class Tickets:
                                        detail="new message", now=now)
                 ticket.resolved = None
             session.add(self._event(ticket, "message", Actor.CITIZEN, before=ticket.state,
-                                    detail=text[:200], now=now))
+                                    detail=mask(text)[:200], now=now))
             return _view(ticket, citizen)
 
     async def claim(self, ticket_id: int, operator: Operator) -> tuple[ClaimResult,

@@ -85,3 +85,9 @@ class ToFaq(CallbackData, prefix="tq"):
 
     t: int
     m: int
+
+
+class Forget(CallbackData, prefix="fg"):
+    """The citizen confirms (or cancels) /forget: erase their data in this bot."""
+
+    yes: bool

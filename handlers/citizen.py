@@ -12,13 +12,16 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bots.conversation import Citizen, Conversation, Outcome, OutcomeKind
 from bots.desk import Desk, state_name
+from bots.forget import confirm_markup, done_text, forget_citizen
 from bots.topic import Topic
 from escalation.delivery import Delivery
+from escalation.privacy import has_personal_numbers
 from escalation.tickets import Tickets, TicketView
 from handlers import keyboards
 from handlers.callbacks import (
     Category,
     Feedback,
+    Forget,
     Menu,
     MenuAction,
     Person,
@@ -52,8 +55,15 @@ def ticket_opened_text(topic: Topic, desk: Desk, ticket: TicketView) -> str:
 
 
 async def render(outcome: Outcome, topic: Topic, bot: Bot, chat_id: int,
-                 delivery: Delivery, desk: Desk, *, message_id: int | None = None) -> None:
-    """Send what the citizen should see for ``outcome`` (and tell operators, for tickets)."""
+                 delivery: Delivery, desk: Desk, *, message_id: int | None = None,
+                 citizen_text: str | None = None, media: bool = False) -> None:
+    """Send what the citizen should see for ``outcome`` (and tell operators, for tickets).
+
+    ``citizen_text`` (the message's text or caption) and ``media`` let a follow-up with
+    personal numbers reach operators masked (see :meth:`Desk.relay_in`); the citizen is
+    warned not to send them.
+    """
+    warn = citizen_text is not None and has_personal_numbers(citizen_text)
     texts = topic.texts
     markup = None
     match outcome.kind:
@@ -65,7 +75,8 @@ async def render(outcome: Outcome, topic: Topic, bot: Bot, chat_id: int,
                 desk.wake(topic)
             else:
                 if message_id is not None:
-                    await desk.relay_in(bot, topic, ticket, message_id=message_id)
+                    await desk.relay_in(bot, topic, ticket, message_id=message_id,
+                                        text=citizen_text, media=media)
                 await desk.refresh(bot, topic, ticket)
                 text = texts.follow_up.format(ticket=ticket.id)
         case OutcomeKind.BANNED:
@@ -94,6 +105,8 @@ async def render(outcome: Outcome, topic: Topic, bot: Bot, chat_id: int,
         case OutcomeKind.EMPTY:
             text = texts.empty_reply
     await delivery.send_text(bot, chat_id, text, reply_markup=markup)
+    if warn:
+        await delivery.send_text(bot, chat_id, texts.pii_warning)
 
 
 def citizen_router() -> Router:
@@ -133,6 +146,11 @@ def citizen_router() -> Router:
         text = topic.texts.help.format(example=topic.texts.example)
         await delivery.send_text(bot, message.chat.id, text)
 
+    @router.message(Command("forget"))
+    async def forget(message: Message, bot: Bot, topic: Topic, delivery: Delivery) -> None:
+        await delivery.send_text(bot, message.chat.id, topic.texts.forget_confirm,
+                                 reply_markup=confirm_markup(topic.texts))
+
     @router.message(F.text | F.caption)
     async def question(message: Message, bot: Bot, topic: Topic, conversation: Conversation,
                        delivery: Delivery, desk: Desk) -> None:
@@ -141,7 +159,8 @@ def citizen_router() -> Router:
         outcome = await conversation.ask(topic, citizen_of(message), text,
                                          message_id=message.message_id, source=source)
         await render(outcome, topic, bot, message.chat.id, delivery, desk,
-                     message_id=message.message_id)
+                     message_id=message.message_id, citizen_text=text,
+                     media=message.text is None)
 
     @router.edited_message(F.text)
     async def edited(message: Message, bot: Bot, topic: Topic, conversation: Conversation,
@@ -149,7 +168,7 @@ def citizen_router() -> Router:
         outcome = await conversation.ask(topic, citizen_of(message), message.text or "",
                                          message_id=message.message_id, source="edited")
         await render(outcome, topic, bot, message.chat.id, delivery, desk,
-                     message_id=message.message_id)
+                     message_id=message.message_id, citizen_text=message.text or "")
 
     # Catch-all for private messages: stickers, voice, photos without caption, locations...
     @router.message()
@@ -293,6 +312,20 @@ def citizen_router() -> Router:
             await delivery.edit_text(bot, citizen.chat_id, query.message.message_id,
                                      topic.texts.rated_thanks)
         await desk.refresh(bot, topic, ticket)
+
+    @router.callback_query(Forget.filter())
+    async def forget_confirmed(query: CallbackQuery, callback_data: Forget, bot: Bot,
+                               topic: Topic, delivery: Delivery, desk: Desk) -> None:
+        citizen = citizen_of(query)
+        await delivery.answer_callback(bot, query.id)
+        text = topic.texts.forget_cancelled
+        if callback_data.yes:
+            forgotten = await forget_citizen(bot, topic, desk, citizen.tg_user_id)
+            text = done_text(topic.texts, forgotten)
+        if query.message is not None:
+            await delivery.edit_text(bot, citizen.chat_id, query.message.message_id, text)
+        else:
+            await delivery.send_text(bot, citizen.chat_id, text)
 
     # Catch-all for buttons: forged, foreign or outdated callback data.
     @router.callback_query()

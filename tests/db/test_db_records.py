@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -40,6 +41,9 @@ def records(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> Rec
     return Records(sessions, clock=clock)
 
 
+_MESSAGE_IDS = itertools.count(7)
+
+
 async def ask(
     records: Records,
     text: str = "как оплатить?",
@@ -52,7 +56,7 @@ async def ask(
         "display_name": "Иван Петров",
         "username": "ivan",
         "chat_id": user,
-        "tg_message_id": 7,
+        "tg_message_id": next(_MESSAGE_IDS),  # each call is another message
         "source": "text",
         "kind": "faq",
     } | kwargs
@@ -337,3 +341,13 @@ async def test_stats(records: Records, clock: FakeClock) -> None:
         "event:clarify_pick": 1,
     }
     assert await records.stats(bot="other", since=since) == {"total": 0}
+
+
+async def test_the_same_message_handled_again_is_recorded_once(records: Records,
+                                                              sessions: Any) -> None:
+    first = await ask(records, "сколько платят", tg_message_id=501)
+    again = await ask(records, "сколько платят", tg_message_id=501)
+    edited = await ask(records, "сколько платят?", tg_message_id=501, source="edited")
+    assert again == first
+    assert edited != first
+    assert await count(sessions, Question) == 2

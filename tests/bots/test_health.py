@@ -1,0 +1,182 @@
+"""bots.health without Telegram: the report, settings errors, database and content checks."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import shutil
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+
+import bot
+from bots import health
+from bots.health import Check, HealthReport, Status
+from bots.settings import Settings
+from escalation.db import head_revision, run_alembic, upgrade_database
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def by_what(checks: list[Check]) -> dict[str, Check]:
+    return {c.what: c for c in checks}
+
+
+# --- the report ----------------------------------------------------------------------------
+
+
+def test_report_lines_summary_and_exit_code() -> None:
+    report = HealthReport()
+    report.add("settings", Status.OK, "parsed")
+    report.add("payments: token", Status.WARNING, "not set")
+    assert report.exit_code == 0
+    assert report.render().splitlines() == [
+        "[ OK ] settings         parsed",
+        "[WARN] payments: token  not set",
+        "OK: 2 checks passed, 1 warning",
+    ]
+    report.add("database", Status.FAIL, "cannot connect")
+    assert report.exit_code == 1
+    assert report.summary() == "FAILED: 1 of 3 checks failed, 1 warning"
+
+
+def test_redacted_hides_secrets_wherever_they_appear() -> None:
+    report = HealthReport([Check("x", Status.FAIL, "GET /bot123:SECRET/getMe failed")])
+    assert report.redacted(["123:SECRET", ""]).checks[0].message == "GET /bot<hidden>/getMe failed"
+
+
+# --- settings ------------------------------------------------------------------------------
+
+
+def test_invalid_suite_setting_is_a_failure_naming_the_variable(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env
+    monkeypatch.setenv("FLOOD_WINDOW", "soon")
+    out = io.StringIO()
+    assert health.run_check(Settings, out) == 1
+    text = out.getvalue()
+    assert "[FAIL] settings" in text
+    assert "FLOOD_WINDOW" in text
+    assert "'soon'" in text
+    assert "Traceback" not in text
+
+
+async def test_invalid_operator_ids_is_a_failure_naming_the_variable(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PAYMENTS_OPERATOR_IDS", "12,maria")
+    checks = health.bot_settings(Settings(), ["payments", "vaccination"])
+    assert [c.status for c in checks] == [Status.FAIL]
+    assert "PAYMENTS_OPERATOR_IDS" in checks[0].message
+
+
+def test_check_with_other_arguments_is_bad_usage() -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        bot.parse_args(["--check", "--console"])
+    assert exit_info.value.code == 2
+    assert bot.parse_args(["--check"]).check
+
+
+# --- content -------------------------------------------------------------------------------
+
+
+def test_broken_faq_names_file_and_line(tmp_path: Path) -> None:
+    bots_dir = tmp_path / "bots"
+    shutil.copytree(ROOT / "bots", bots_dir, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    faq = bots_dir / "payments" / "faq.yaml"
+    faq.write_text(faq.read_text("utf-8").replace("question:", "qestion:", 1), "utf-8")
+    check = health.load_content(bots_dir, "payments")
+    assert check.status is Status.FAIL
+    assert "FAQ is broken" in check.message
+    assert "payments/faq.yaml:" in check.message
+    assert health.load_content(bots_dir, "vaccination").status is Status.OK
+
+
+# --- database ------------------------------------------------------------------------------
+
+
+async def test_missing_sqlite_file_is_a_warning_and_nothing_is_created(tmp_path: Path) -> None:
+    database = tmp_path / "data" / "bots.sqlite3"
+    checks = by_what(await health.check_database(sqlite_url(database)))
+    assert checks["database"].status is Status.WARNING
+    assert "not initialised" in checks["database"].message
+    assert checks["migrations"].status is Status.WARNING
+    assert not database.parent.exists()
+
+
+async def test_empty_database_is_not_initialised(tmp_path: Path) -> None:
+    database = tmp_path / "bots.sqlite3"
+    database.touch()
+    checks = by_what(await health.check_database(sqlite_url(database)))
+    assert checks["database"].status is Status.OK
+    assert checks["migrations"].status is Status.FAIL
+    assert "not initialised" in checks["migrations"].message
+    assert "upgrade" in checks["migrations"].message
+    assert database.stat().st_size == 0
+
+
+async def test_old_revision_needs_upgrade_and_head_is_ok(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "bots.sqlite3")
+    await run_alembic(url, lambda config: command.upgrade(config, "0001"))
+    checks = by_what(await health.check_database(url))
+    assert checks["migrations"].status is Status.FAIL
+    assert f"needs upgrade: at 0001, head is {head_revision()}" in checks["migrations"].message
+    await upgrade_database(url)
+    checks = by_what(await health.check_database(url))
+    assert checks["migrations"] == Check("migrations", Status.OK, f"at head {head_revision()}")
+
+
+async def test_not_a_database_file_fails(tmp_path: Path) -> None:
+    database = tmp_path / "bots.sqlite3"
+    database.write_text("not a database\n" * 100)
+    checks = by_what(await health.check_database(sqlite_url(database)))
+    assert checks["database"].status is Status.FAIL
+    assert "file is not a database" in checks["database"].message
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("nonsense", "not a database URL"),
+    ("sqlite:///x.sqlite3", "cannot use this URL"),
+])
+async def test_unusable_database_url_fails(url: str, expected: str) -> None:
+    checks = by_what(await health.check_database(url))
+    assert checks["database"].status is Status.FAIL
+    assert expected in checks["database"].message
+
+
+@pytest.fixture
+async def silent_server() -> AsyncIterator[int]:
+    """A TCP port that accepts connections and never answers."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    try:
+        yield int(server.sockets[0].getsockname()[1])
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_postgres_that_never_answers_times_out(
+        silent_server: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(health, "DB_CONNECT_TIMEOUT", 0.5)
+    started = time.monotonic()
+    checks = by_what(await health.check_database(
+        f"postgresql+asyncpg://bots:pw@127.0.0.1:{silent_server}/bots"))
+    assert time.monotonic() - started < 3
+    message = checks["database"].message
+    assert checks["database"].status is Status.FAIL
+    assert "cannot connect: no answer within 0.5 s" in message
+    assert ":pw@" not in message
