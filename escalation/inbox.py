@@ -124,4 +124,4 @@ class Inbox:
             rows = await session.execute(
                 select(InboxUpdate.status, func.count()).where(InboxUpdate.bot == bot)
                 .group_by(InboxUpdate.status))
-            return {str(status): int(n) for status, n in rows.tuples()}
+            return {str(status): int(n) for status, n in rows.all()}

@@ -110,4 +110,4 @@ class Outbox:
             rows = await session.execute(
                 select(OutboxMessage.status, func.count()).where(OutboxMessage.bot == bot)
                 .group_by(OutboxMessage.status))
-            return {str(status): int(n) for status, n in rows.tuples()}
+            return {str(status): int(n) for status, n in rows.all()}
