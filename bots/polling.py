@@ -69,8 +69,6 @@ class BotPoller:
 
     async def _handle(self, update: Update, stored: StoredUpdate | None = None) -> None:
         async with self._locks[_chat_key(update)]:
-            if stored is not None and self.inbox is not None:
-                await self.inbox.started(stored.id)
             try:
                 with delivery_scope(f"u{update.update_id}"):
                     await self.dispatcher.feed_update(self.bot, update)

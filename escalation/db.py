@@ -4,6 +4,9 @@ One database serves every bot of the suite: SQLite for a single-host install (th
 ``sqlite+aiosqlite:///data/bots.sqlite3``, relative to the working directory) and PostgreSQL
 (``postgresql+asyncpg://...``) in production. The schema is owned by Alembic; call
 :func:`upgrade_database` at startup before serving.
+
+On an SQLite file the engine keeps one connection per process (transactions take turns; see
+:func:`_build_engine`), in WAL mode with ``synchronous=NORMAL``.
 """
 
 from __future__ import annotations

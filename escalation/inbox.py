@@ -66,8 +66,9 @@ class Inbox:
             dialect = session.get_bind().dialect.name
             insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
             statement = insert(InboxUpdate).values([
+                # attempts=1: the first attempt starts right away (a crash counts too).
                 {"bot": bot, "update_id": update_id, "payload": payload, "status": PENDING,
-                 "attempts": 0, "received_at": now, "next_attempt_at": now}
+                 "attempts": 1, "received_at": now, "next_attempt_at": now}
                 for update_id, payload in updates
             ]).on_conflict_do_nothing(index_elements=["bot", "update_id"])
             rows = await session.execute(statement.returning(InboxUpdate.id,
@@ -76,10 +77,14 @@ class Inbox:
         duplicates = len(updates) - len(fresh)
         if duplicates:
             log.info("bot %s: %d update(s) delivered again were dropped", bot, duplicates)
-        return [StoredUpdate(fresh[u], u, p, 0) for u, p in updates if u in fresh]
+        return [StoredUpdate(fresh[u], u, p, 1) for u, p in updates if u in fresh]
 
     async def started(self, row_id: int) -> None:
-        """An attempt begins: counted before the handler runs, so a crash counts too."""
+        """Another attempt begins (counted before the handler runs, so a crash counts too).
+
+        Fresh updates are stored with their first attempt counted; :meth:`due` counts the
+        attempts of what it returns.
+        """
         async with self._sessions.begin() as session:
             await session.execute(
                 update(InboxUpdate).where(InboxUpdate.id == row_id)
@@ -108,16 +113,21 @@ class Inbox:
             return again
 
     async def due(self, bot: str, *, limit: int = 100) -> list[StoredUpdate]:
-        """Pending updates whose next attempt is due, oldest first (after a restart: all)."""
+        """Pending updates whose next attempt is due, oldest first (after a restart: all);
+        their attempt is counted now."""
+        now = self._clock()
         async with self._sessions.begin() as session:
-            rows = await session.execute(
+            rows = list((await session.execute(
                 select(InboxUpdate)
                 .where(InboxUpdate.bot == bot, InboxUpdate.status == PENDING,
-                       InboxUpdate.next_attempt_at <= self._clock())
+                       InboxUpdate.next_attempt_at <= now)
                 .order_by(InboxUpdate.id)
-                .limit(limit))
-            return [StoredUpdate(r.id, r.update_id, r.payload, r.attempts)
-                    for r in rows.scalars()]
+                .limit(limit))).scalars())
+            for row in rows:
+                row.attempts += 1
+                # Not due again while this attempt runs (a failure sets the real time).
+                row.next_attempt_at = now + self.rule.ceiling
+            return [StoredUpdate(r.id, r.update_id, r.payload, r.attempts) for r in rows]
 
     async def counts(self, bot: str) -> dict[str, int]:
         async with self._sessions.begin() as session:

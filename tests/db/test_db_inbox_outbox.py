@@ -55,9 +55,8 @@ async def test_an_update_delivered_twice_is_stored_once(inbox: Inbox) -> None:
 async def test_unfinished_updates_are_due_again_and_done_ones_forget_the_text(
         inbox: Inbox) -> None:
     stored = await inbox.store("payments", [update(1), update(2)])
-    await inbox.started(stored[0].id)
     await inbox.done(stored[0].id)
-    await inbox.started(stored[1].id)  # then the process died
+    # update 2's handler was running when the process died
     due = await inbox.due("payments")
     assert [s.update_id for s in due] == [2]
     assert due[0].payload["message"] == {"text": "вопрос 2"}
@@ -66,13 +65,13 @@ async def test_unfinished_updates_are_due_again_and_done_ones_forget_the_text(
 
 async def test_a_failing_update_is_retried_later_then_given_up(inbox: Inbox,
                                                                clock: Clock) -> None:
-    (row,) = await inbox.store("payments", [update(5)])
-    await inbox.started(row.id)
+    (row,) = await inbox.store("payments", [update(5)])  # first attempt
     assert await inbox.failed(row.id, "boom") is True
     assert await inbox.due("payments") == []  # backing off
     clock.now += timedelta(seconds=11)
-    assert [s.update_id for s in await inbox.due("payments")] == [5]
-    await inbox.started(row.id)
+    retried = await inbox.due("payments")  # second attempt
+    assert [(s.update_id, s.attempts) for s in retried] == [(5, 2)]
+    assert await inbox.due("payments") == []  # not handed out twice while it runs
     assert await inbox.failed(row.id, "boom again") is False
     clock.now += timedelta(hours=1)
     assert await inbox.due("payments") == []
