@@ -362,6 +362,18 @@ def test_blocked_citizen_is_reported_to_the_operator(desk: Desk) -> None:
     assert "answer" not in events
 
 
+def test_deleted_citizen_account_is_reported_to_the_operator(desk: Desk) -> None:
+    d, bot, group = desk, desk.payments, desk.plain
+    citizen = d.citizen()
+    number = ticket_number(ask(d, bot, citizen, next(QUESTIONS)))
+    ticket_card = card(d, group, number)
+    d.emu.deactivate(citizen)
+    after = count(d, group)
+    reply_in(d, bot, d.op1, group, ticket_card, "Ответ удалённому аккаунту")
+    notice = group_after(d, group, after, "Не доставлено")
+    assert "аккаунт гражданина удалён" in notice["text"]
+
+
 def test_faq_answer_button_and_candidate_for_editors(desk: Desk) -> None:
     d, bot, group = desk, desk.payments, desk.plain
     citizen = d.citizen()
