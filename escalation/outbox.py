@@ -60,11 +60,14 @@ class Outbox:
         async with self._sessions.begin() as session:
             dialect = session.get_bind().dialect.name
             insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            await session.execute(
+            created = (await session.execute(
                 insert(OutboxMessage).values(
                     bot=bot, key=key, chat_id=chat_id, method=method, status=PENDING,
-                    attempts=0, maybe_duplicate=False, created_at=now,
-                ).on_conflict_do_nothing(index_elements=["bot", "key"]))
+                    attempts=1, maybe_duplicate=False, created_at=now,
+                ).on_conflict_do_nothing(index_elements=["bot", "key"])
+                .returning(OutboxMessage.id))).scalar_one_or_none()
+            if created is not None:  # the usual case: a new message, its first attempt
+                return Reservation(created, PENDING, 1, (), None)
             row = (await session.execute(
                 select(OutboxMessage)
                 .where(OutboxMessage.bot == bot, OutboxMessage.key == key)
