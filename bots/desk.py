@@ -45,7 +45,7 @@ from handlers.callbacks import (
     TicketButton,
     ToFaq,
 )
-from handlers.render import answer_text
+from handlers.render import answer_text, shorten
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +80,8 @@ def refusal_reason(reason: str) -> str:
 
 
 def _short(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    """One line of at most ``limit`` characters (previews of citizens' texts)."""
+    return shorten(" ".join(text.split()), limit)
 
 
 def state_name(topic: Topic, state: TicketState) -> str:

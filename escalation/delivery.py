@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -329,9 +329,8 @@ class Delivery:
             )
             await self.pacer.wait(bot.id, int(method.chat_id))
             try:
-                if isinstance(method, CopyMessage):
-                    return await self._call(bot, method, unknown)
-                return await self._call(bot, method, unknown)
+                return await self._call(bot, cast(TelegramMethod[Message | MessageId], method),
+                                        unknown)
             except TelegramMigrateToChat as error:
                 await self._migrated(int(method.chat_id), error.migrate_to_chat_id)
             except TelegramBadRequest as error:

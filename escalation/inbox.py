@@ -79,17 +79,6 @@ class Inbox:
             log.info("bot %s: %d update(s) delivered again were dropped", bot, duplicates)
         return [StoredUpdate(fresh[u], u, p, 1) for u, p in updates if u in fresh]
 
-    async def started(self, row_id: int) -> None:
-        """Another attempt begins (counted before the handler runs, so a crash counts too).
-
-        Fresh updates are stored with their first attempt counted; :meth:`due` counts the
-        attempts of what it returns.
-        """
-        async with self._sessions.begin() as session:
-            await session.execute(
-                update(InboxUpdate).where(InboxUpdate.id == row_id)
-                .values(attempts=InboxUpdate.attempts + 1))
-
     async def done(self, row_id: int) -> None:
         async with self._sessions.begin() as session:
             await session.execute(

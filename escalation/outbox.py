@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -107,10 +107,3 @@ class Outbox:
             await session.execute(
                 update(OutboxMessage).where(OutboxMessage.id == row_id)
                 .values(status=FAILED, error=reason[:2000]))
-
-    async def counts(self, bot: str) -> dict[str, int]:
-        async with self._sessions.begin() as session:
-            rows = await session.execute(
-                select(OutboxMessage.status, func.count()).where(OutboxMessage.bot == bot)
-                .group_by(OutboxMessage.status))
-            return {str(status): int(n) for status, n in rows.all()}

@@ -30,7 +30,7 @@ from handlers.callbacks import (
     Resolved,
     Show,
 )
-from handlers.render import answer_text
+from handlers.render import answer_text, shorten
 
 OPERATOR_COMMANDS = ("queue", "stats", "ban", "unban")
 
@@ -130,8 +130,7 @@ def citizen_router() -> Router:
         lines = [topic.texts.my_title] + [
             topic.texts.my_line.format(ticket=t.id, date=desk.local(topic, t.created_at),
                                        state=state_name(topic, t.state),
-                                       question=t.text if len(t.text) <= 80
-                                       else t.text[:79] + "…")
+                                       question=shorten(t.text, 80))
             for t in mine
         ]
         await delivery.send_text(bot, message.chat.id, "\n".join(lines))

@@ -9,13 +9,14 @@ from bots.faq_source import LoadedFaq
 from bots.texts import BotTexts
 from faq import FaqEntry
 from handlers.callbacks import Category, Feedback, Menu, MenuAction, Person, Pick, Show
+from handlers.render import shorten
 
 PAGE_SIZE = 6
 BUTTON_CHARS = 60
 
 
 def _short(text: str) -> str:
-    return text if len(text) <= BUTTON_CHARS else text[: BUTTON_CHARS - 1].rstrip() + "…"
+    return shorten(text, BUTTON_CHARS)
 
 
 def main_menu(texts: BotTexts) -> InlineKeyboardMarkup:

@@ -112,11 +112,10 @@ def operator_router() -> Router:
                     else texts.op_already_banned.format(ticket=ticket.id))
             if done:
                 await tickets.note_event(ticket.id, "ban", operator=operator, detail=reason)
-                if ticket.is_open or ticket.state.value == "answered":
-                    closed = await tickets.close(ticket.id, Actor.OPERATOR, operator=operator,
-                                                 detail="banned")
-                    if closed is not None:
-                        await desk.refresh(bot, topic, closed)
+                closed = await tickets.close(ticket.id, Actor.OPERATOR, operator=operator,
+                                             detail="banned")
+                if closed is not None:
+                    await desk.refresh(bot, topic, closed)
         else:
             done = await tickets.unban(topic.name, ticket.tg_user_id)
             text = (texts.op_unbanned if done else texts.op_not_banned).format(ticket=ticket.id)

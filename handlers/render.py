@@ -6,6 +6,11 @@ from bots.texts import BotTexts
 from faq import FaqEntry
 
 
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis (buttons, previews)."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def answer_text(texts: BotTexts, entry: FaqEntry) -> str:
     parts = [entry.answer.strip()]
     if entry.links:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,20 @@ def copy_bot_content(target: Path) -> Path:
     shutil.copytree(ROOT / "bots", target,
                     ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     return target
+
+
+def start_both(env: dict[str, str]) -> BotProcess:
+    """``python bot.py`` with both bots, once both are polling."""
+    proc = BotProcess(env)
+    proc.wait_for_output("bot payments runs as @payments_test_bot")
+    proc.wait_for_output("bot vaccination runs as @vaccination_test_bot")
+    return proc
+
+
+def sqlite_rows(database_url: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` in the SQLite database of a test bot process."""
+    with sqlite3.connect(database_url.split("///", 1)[1]) as conn:
+        return conn.execute(sql, args).fetchall()
 
 
 @dataclass

@@ -9,7 +9,6 @@ Scenarios are listed, with what they inject and assert, in docs/reliability.md.
 from __future__ import annotations
 
 import itertools
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -20,7 +19,14 @@ from typing import Any
 import pytest
 
 from faq import Matcher, load_faq
-from tests.e2e.conftest import PAYMENTS_TOKEN, VACCINATION_TOKEN, base_env, copy_bot_content
+from tests.e2e.conftest import (
+    PAYMENTS_TOKEN,
+    VACCINATION_TOKEN,
+    base_env,
+    copy_bot_content,
+    sqlite_rows,
+    start_both,
+)
 from tests.e2e.process import ROOT, BotProcess
 from tests.emulator import Emulator
 
@@ -52,9 +58,7 @@ class Run:
         return self.emu.add_user(first_name=f"Житель {next(self.users)}")
 
     def db(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-        path = self.env["DATABASE_URL"].split("///", 1)[1]
-        with sqlite3.connect(path) as conn:
-            return conn.execute(sql, args).fetchall()
+        return sqlite_rows(self.env["DATABASE_URL"], sql, *args)
 
     def restart(self, *, kill: bool = False) -> None:
         if kill:
@@ -62,14 +66,7 @@ class Run:
             self.proc.wait()
         else:
             assert self.proc.stop() == 0, self.proc.output
-        self.proc = start(self.env)
-
-
-def start(env: dict[str, str]) -> BotProcess:
-    proc = BotProcess(env)
-    proc.wait_for_output("bot payments runs as @payments_test_bot")
-    proc.wait_for_output("bot vaccination runs as @vaccination_test_bot")
-    return proc
+        self.proc = start_both(self.env)
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +89,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         "GROUP_RATE_WINDOW": "3",
         "POLLING_TIMEOUT": "1",
     }
-    state = Run(emu, start(env), env, payments, vaccination, operators, operator,
+    state = Run(emu, start_both(env), env, payments, vaccination, operators, operator,
                 itertools.count(1), itertools.cycle(ANSWERED))
     try:
         yield state

@@ -9,7 +9,6 @@ target is a few seconds, so overdue announcements happen during the run.
 from __future__ import annotations
 
 import itertools
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -21,7 +20,14 @@ from typing import Any
 import pytest
 
 from faq import Matcher, load_faq
-from tests.e2e.conftest import PAYMENTS_TOKEN, VACCINATION_TOKEN, base_env, copy_bot_content
+from tests.e2e.conftest import (
+    PAYMENTS_TOKEN,
+    VACCINATION_TOKEN,
+    base_env,
+    copy_bot_content,
+    sqlite_rows,
+    start_both,
+)
 from tests.e2e.process import ROOT, BotProcess
 from tests.emulator import Emulator
 
@@ -64,9 +70,7 @@ class Desk:
         return self.emu.add_user(first_name=f"Гражданин {next(self.users)}")
 
     def db(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-        path = self.env["DATABASE_URL"].split("///", 1)[1]
-        with sqlite3.connect(path) as conn:
-            return conn.execute(sql, args).fetchall()
+        return sqlite_rows(self.env["DATABASE_URL"], sql, *args)
 
 
 def escalating(text_pool: list[str]) -> Iterator[str]:
@@ -80,13 +84,6 @@ def escalating(text_pool: list[str]) -> Iterator[str]:
 
 
 QUESTIONS = escalating(OFF_TOPIC)
-
-
-def start(env: dict[str, str]) -> BotProcess:
-    proc = BotProcess(env)
-    proc.wait_for_output("bot payments runs as @payments_test_bot")
-    proc.wait_for_output("bot vaccination runs as @vaccination_test_bot")
-    return proc
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +111,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
         "FAQ_CANDIDATES_DIR": str(tmp / "candidates"),
         "FLOOD_MESSAGES": "50",
     }
-    state = Desk(emu, start(env), env, payments, vaccination, plain, forum, op1, op2, tmp,
+    state = Desk(emu, start_both(env), env, payments, vaccination, plain, forum, op1, op2, tmp,
                  itertools.count(1))
     try:
         yield state
@@ -525,7 +522,7 @@ def test_restart_keeps_open_tickets_answerable(desk: Desk) -> None:
                                          if f"№ {forum_number}" in t.name), None), timeout=15)
 
     assert d.proc.stop() == 0
-    d.proc = start(d.env)
+    d.proc = start_both(d.env)
 
     before = len(private(d, bot, citizen))
     reply_in(d, bot, d.op1, group, ticket_card, "Ответ после перезапуска")
@@ -572,7 +569,7 @@ def test_forum_without_topic_rights_falls_back_to_cards(desk: Desk) -> None:
                              can_manage_topics=False)
     assert d.proc.stop() == 0
     d.env["VACCINATION_OPERATORS_CHAT_ID"] = str(locked.id)
-    d.proc = start(d.env)
+    d.proc = start_both(d.env)
     citizen = d.citizen()
     number = ticket_number(ask(d, d.vaccination, citizen, next(QUESTIONS)))
     ticket_card = card(d, locked, number)

@@ -8,14 +8,13 @@ the bot and closes their open ticket, telling the operators.
 from __future__ import annotations
 
 import itertools
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import PAYMENTS_TOKEN, base_env, copy_bot_content
+from tests.e2e.conftest import PAYMENTS_TOKEN, base_env, copy_bot_content, sqlite_rows
 from tests.e2e.process import BotProcess
 from tests.emulator import Emulator
 
@@ -49,8 +48,7 @@ class Setup:
         return self.emu.add_user(first_name=f"Гражданка{next(self.users)}")
 
     def db(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-        with sqlite3.connect(self.database_url.split("///", 1)[1]) as conn:
-            return conn.execute(sql, args).fetchall()
+        return sqlite_rows(self.database_url, sql, *args)
 
 
 @pytest.fixture(scope="module")
