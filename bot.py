@@ -38,6 +38,7 @@ from bots.runner import (
 from bots.settings import Settings
 from bots.smalltalk import SmallTalk
 from bots.topic import Suite, discover
+from escalation.batching import GroupCommit
 from escalation.chats import ChatMigrations
 from escalation.db import create_engine, make_session_factory, upgrade_database
 from escalation.delivery import Delivery
@@ -110,7 +111,8 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     await upgrade_database(settings.database_url)
     engine = create_engine(settings.database_url)
     sessions = make_session_factory(engine)
-    records = Records(sessions)
+    writes = GroupCommit(engine)  # the small writes of concurrent handlers, committed together
+    records = Records(sessions, writes=writes)
     tickets = Tickets(sessions)
     try:
         if args.command == "unanswered":
@@ -129,11 +131,12 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             if not bots:
                 log.error("no bot could start; see the messages above")
                 return 1
-            delivery = make_delivery(settings, Outbox(sessions))
+            delivery = make_delivery(settings, Outbox(sessions, writes=writes))
             await follow_chat_migrations(suite, delivery, ChatMigrations(sessions))
             dispatcher = make_dispatcher(settings, suite, records, tickets, delivery)
             desk = dispatcher["desk"]
-            await serve(settings, suite, bots, dispatcher, delivery, desk, Inbox(sessions),
+            await serve(settings, suite, bots, dispatcher, delivery, desk,
+                        Inbox(sessions, writes=writes),
                         stop)
             return 0
         finally:

@@ -32,8 +32,8 @@ from aiogram.methods import GetUpdates
 from aiogram.types import Update
 from sqlalchemy.exc import SQLAlchemyError
 
-from escalation.delivery import delivery_scope
 from escalation.inbox import Inbox, StoredUpdate
+from escalation.scope import update_scope
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,9 @@ class BotPoller:
     async def _handle(self, update: Update, stored: StoredUpdate | None = None) -> None:
         async with self._locks[_chat_key(update)]:
             try:
-                with delivery_scope(f"u{update.update_id}"):
+                # A stored update on its first attempt cannot have been handled before.
+                replay = stored is not None and stored.attempts > 1
+                with update_scope(f"u{update.update_id}", replay=replay):
                     await self.dispatcher.feed_update(self.bot, update)
             except Exception as error:
                 log.exception("bot %s: update %d failed", self.name, update.update_id)

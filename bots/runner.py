@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from datetime import timedelta
@@ -209,6 +210,10 @@ async def serve(
     """Poll every bot, watch every FAQ and run the operator queues until SIGINT/SIGTERM,
     then drain and return."""
     stop = stop or stop_on_signals()
+    # What start-up loaded (FAQ indexes, dictionaries, aiogram's models) lives as long as the
+    # process: out of the cycle collector's full passes, which otherwise walked all of it
+    # (~130 ms each, stalling every bot; see docs/bench-bots.md). Refcounting still frees it.
+    gc.freeze()
     pollers = [
         BotPoller(bot, dispatcher, name=topic.name, timeout=settings.polling_timeout,
                   inbox=inbox)

@@ -12,9 +12,7 @@ import asyncio
 import logging
 import random
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
@@ -45,6 +43,7 @@ from aiogram.types import (
 
 from escalation.outbox import Outbox
 from escalation.pacing import Pacer
+from escalation.scope import current_scope
 from escalation.splitting import split_text
 
 log = logging.getLogger(__name__)
@@ -54,26 +53,6 @@ T = TypeVar("T")
 TRANSIENT = (TelegramServerError, TelegramNetworkError, ClientDecodeError)
 #: Part size (UTF-16 units) used when Telegram refuses a part as too long after all.
 SHORTER_LIMIT = 2000
-
-
-@dataclass
-class _Scope:
-    key: str
-    count: int = 0
-
-
-_scope: ContextVar[_Scope | None] = ContextVar("delivery_scope", default=None)
-
-
-@contextmanager
-def delivery_scope(key: str) -> Iterator[None]:
-    """Messages sent inside get the keys ``<key>:0``, ``<key>:1``...: handling the same update
-    again after a crash finds them in the outbox and does not send them twice."""
-    token = _scope.set(_Scope(key))
-    try:
-        yield
-    finally:
-        _scope.reset(token)
 
 
 def _unknown_outcome(error: Exception) -> bool:
@@ -116,11 +95,10 @@ class Delivery:
         """The outbox key of the next message: given, from the update being handled, or new."""
         if key is not None:
             return key
-        scope = _scope.get()
+        scope = current_scope()
         if scope is None:
             return f"x{uuid.uuid4().hex}"
-        scope.count += 1
-        return f"{scope.key}:{scope.count}"
+        return scope.next_key()
 
     async def _through_outbox(self, bot: Bot, method: SendMessage | CopyMessage,
                               key: str) -> int:

@@ -14,12 +14,13 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
+from escalation.batching import GroupCommit, Operation, group_commit_of
 from escalation.models import InboxUpdate
 from escalation.records import utc_now
 
@@ -28,6 +29,50 @@ log = logging.getLogger(__name__)
 PENDING: Final = "pending"
 DONE: Final = "done"
 FAILED: Final = "failed"
+
+_INBOX: Final = cast(Table, InboxUpdate.__table__)
+# The payload holds the citizen's text and name: not kept once handled.
+_DONE: Final = (update(_INBOX).where(_INBOX.c.id == bindparam("row_id"))
+                .values(status=DONE, done_at=bindparam("at"), error=None, payload={}))
+
+
+async def _settle_done(connection: AsyncConnection,
+                       items: Sequence[tuple[int, datetime]]) -> list[None]:
+    await connection.execute(_DONE, [{"row_id": row_id, "at": at} for row_id, at in items])
+    return [None] * len(items)
+
+
+_STORE_NEW: dict[str, Any] = {}
+
+
+def _store_new(dialect: str) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING``: built once per dialect."""
+    statement = _STORE_NEW.get(dialect)
+    if statement is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = (insert(_INBOX).on_conflict_do_nothing(index_elements=["bot", "update_id"])
+                     .returning(_INBOX.c.id, _INBOX.c.bot, _INBOX.c.update_id))
+        _STORE_NEW[dialect] = statement
+    return statement
+
+
+_Batch = tuple[str, Sequence[tuple[int, dict[str, Any]]], datetime]
+
+
+async def _store(connection: AsyncConnection, batches: Sequence[_Batch]) -> list[dict[int, int]]:
+    """Each bot's batch of updates; per batch, the new ones: ``{update_id: row id}``."""
+    rows = await connection.execute(_store_new(connection.dialect.name), [
+        # attempts=1: the first attempt starts right away (a crash counts too).
+        {"bot": bot, "update_id": update_id, "payload": payload, "status": PENDING,
+         "attempts": 1, "received_at": at, "next_attempt_at": at}
+        for bot, updates, at in batches for update_id, payload in updates])
+    stored = {(bot, update_id): row_id for row_id, bot, update_id in rows}
+    return [{update_id: stored[bot, update_id] for update_id, _ in updates
+             if (bot, update_id) in stored} for bot, updates, _ in batches]
+
+
+_SETTLE_DONE: Final = Operation("inbox done", _settle_done)
+_STORE: Final = Operation("inbox store", _store)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,40 +96,29 @@ class RetryRule:
 
 class Inbox:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], *,
-                 clock: Callable[[], datetime] = utc_now, rule: RetryRule | None = None) -> None:
+                 clock: Callable[[], datetime] = utc_now, rule: RetryRule | None = None,
+                 writes: GroupCommit | None = None) -> None:
         self._sessions = sessions
+        self._writes = writes or group_commit_of(sessions)
         self._clock = clock
         self.rule = rule or RetryRule()
 
     async def store(self, bot: str, updates: Sequence[tuple[int, dict[str, Any]]]
                     ) -> list[StoredUpdate]:
-        """Store a batch of ``(update_id, payload)``; returns the ones not seen before."""
+        """Store a batch of ``(update_id, payload)``; returns the ones not seen before.
+
+        Committed with other handlers' writes (group commit)."""
         if not updates:
             return []
-        now = self._clock()
-        async with self._sessions.begin() as session:
-            dialect = session.get_bind().dialect.name
-            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            statement = insert(InboxUpdate).values([
-                # attempts=1: the first attempt starts right away (a crash counts too).
-                {"bot": bot, "update_id": update_id, "payload": payload, "status": PENDING,
-                 "attempts": 1, "received_at": now, "next_attempt_at": now}
-                for update_id, payload in updates
-            ]).on_conflict_do_nothing(index_elements=["bot", "update_id"])
-            rows = await session.execute(statement.returning(InboxUpdate.id,
-                                                             InboxUpdate.update_id))
-            fresh = {update_id: row_id for row_id, update_id in rows}
+        fresh = await self._writes.submit(_STORE, (bot, updates, self._clock()))
         duplicates = len(updates) - len(fresh)
         if duplicates:
             log.info("bot %s: %d update(s) delivered again were dropped", bot, duplicates)
         return [StoredUpdate(fresh[u], u, p, 1) for u, p in updates if u in fresh]
 
     async def done(self, row_id: int) -> None:
-        async with self._sessions.begin() as session:
-            await session.execute(
-                update(InboxUpdate).where(InboxUpdate.id == row_id)
-                # The payload holds the citizen's text and name: not kept once handled.
-                .values(status=DONE, done_at=self._clock(), error=None, payload={}))
+        """Settled: handled. Committed with other handlers' writes (group commit)."""
+        await self._writes.submit(_SETTLE_DONE, (row_id, self._clock()))
 
     async def failed(self, row_id: int, error: str) -> bool:
         """The handler raised; True when the update will be tried again later."""

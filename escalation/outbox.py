@@ -12,15 +12,16 @@ unknowable outcome.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
+from escalation.batching import GroupCommit, Operation, group_commit_of
 from escalation.models import OutboxMessage
 from escalation.records import utc_now
 
@@ -29,6 +30,17 @@ log = logging.getLogger(__name__)
 PENDING: Final = "pending"
 SENT: Final = "sent"
 FAILED: Final = "failed"
+
+_OUTBOX: Final = cast(Table, OutboxMessage.__table__)
+_RESERVE_AGAIN: Final = (
+    select(_OUTBOX.c.id, _OUTBOX.c.status, _OUTBOX.c.attempts, _OUTBOX.c.message_ids,
+           _OUTBOX.c.error)
+    .where(_OUTBOX.c.bot == bindparam("bot"), _OUTBOX.c.key == bindparam("key"))
+    .with_for_update())
+_SENT: Final = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id"))
+                .values(status=SENT, message_ids=bindparam("ids"), sent_at=bindparam("at")))
+_SENT_MAYBE_TWICE: Final = _SENT.values(maybe_duplicate=True)
+_RESERVE_NEW: dict[str, Any] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,53 +60,98 @@ class Reservation:
         return self.status == FAILED
 
 
+@dataclass(frozen=True, slots=True)
+class _Request:
+    bot: str
+    key: str
+    chat_id: int
+    method: str
+    at: datetime
+
+
+def _reserve_new(dialect: str) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING``: built once per dialect."""
+    statement = _RESERVE_NEW.get(dialect)
+    if statement is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = (insert(_OUTBOX).on_conflict_do_nothing(index_elements=["bot", "key"])
+                     .returning(_OUTBOX.c.id, _OUTBOX.c.bot, _OUTBOX.c.key))
+        _RESERVE_NEW[dialect] = statement
+    return statement
+
+
+async def _reserve(connection: AsyncConnection,
+                   requests: Sequence[_Request]) -> list[Reservation]:
+    # New keys, the usual case: one multi-row INSERT for the whole batch.
+    created = {(bot, key): row_id for row_id, bot, key in await connection.execute(
+        _reserve_new(connection.dialect.name),
+        [{"bot": r.bot, "key": r.key, "chat_id": r.chat_id, "method": r.method,
+          "status": PENDING, "attempts": 1, "maybe_duplicate": False, "created_at": r.at}
+         for r in requests])}
+    reservations = []
+    for request in requests:
+        row_id = created.pop((request.bot, request.key), None)
+        if row_id is not None:  # a new message, its first attempt
+            reservations.append(Reservation(row_id, PENDING, 1, (), None))
+        else:  # sent again, e.g. after a crash
+            reservations.append(await _reserve_again(connection, request))
+    return reservations
+
+
+async def _reserve_again(connection: AsyncConnection, request: _Request) -> Reservation:
+    row = (await connection.execute(
+        _RESERVE_AGAIN, {"bot": request.bot, "key": request.key})).one()
+    attempts = row.attempts
+    if row.status == PENDING:
+        values: dict[str, Any] = {"attempts": _OUTBOX.c.attempts + 1}
+        if attempts > 0:
+            # An earlier request's outcome is unknown: this one may duplicate it.
+            values["maybe_duplicate"] = True
+            log.warning("bot %s: resending message %s whose earlier attempt had no known "
+                        "outcome (possible duplicate)", request.bot, row.id)
+        await connection.execute(update(_OUTBOX).where(_OUTBOX.c.id == row.id).values(values))
+        attempts += 1
+    return Reservation(row.id, row.status, attempts, tuple(row.message_ids or ()), row.error)
+
+
+async def _settle_sent(connection: AsyncConnection,
+                       items: Sequence[tuple[int, list[int], datetime, bool]]) -> list[None]:
+    for statement, twice in ((_SENT, False), (_SENT_MAYBE_TWICE, True)):
+        params = [{"row_id": row_id, "ids": ids, "at": at}
+                  for row_id, ids, at, maybe in items if maybe is twice]
+        if params:
+            await connection.execute(statement, params)
+    return [None] * len(items)
+
+
+_RESERVE: Final = Operation("outbox reserve", _reserve)
+_SETTLE_SENT: Final = Operation("outbox sent", _settle_sent)
+
+
 class Outbox:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], *,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+                 clock: Callable[[], datetime] = utc_now,
+                 writes: GroupCommit | None = None) -> None:
         self._sessions = sessions
         self._clock = clock
+        self._writes = writes or group_commit_of(sessions)
 
     async def reserve(self, bot: str, key: str, *, chat_id: int, method: str) -> Reservation:
-        """The row for ``key`` (created now if new); counts one more attempt unless settled."""
-        now = self._clock()
-        async with self._sessions.begin() as session:
-            dialect = session.get_bind().dialect.name
-            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            created = (await session.execute(
-                insert(OutboxMessage).values(
-                    bot=bot, key=key, chat_id=chat_id, method=method, status=PENDING,
-                    attempts=1, maybe_duplicate=False, created_at=now,
-                ).on_conflict_do_nothing(index_elements=["bot", "key"])
-                .returning(OutboxMessage.id))).scalar_one_or_none()
-            if created is not None:  # the usual case: a new message, its first attempt
-                return Reservation(created, PENDING, 1, (), None)
-            row = (await session.execute(
-                select(OutboxMessage)
-                .where(OutboxMessage.bot == bot, OutboxMessage.key == key)
-                .with_for_update())).scalar_one()
-            if row.status == PENDING:
-                if row.attempts > 0:
-                    # An earlier request's outcome is unknown: this one may duplicate it.
-                    row.maybe_duplicate = True
-                    log.warning("bot %s: resending message %s whose earlier attempt had no "
-                                "known outcome (possible duplicate)", bot, row.id)
-                row.attempts += 1
-            return Reservation(row.id, row.status, row.attempts,
-                               tuple(row.message_ids or ()), row.error)
+        """The row for ``key`` (created now if new); counts one more attempt unless settled.
+
+        Committed with other handlers' writes (group commit)."""
+        return await self._writes.submit(
+            _RESERVE, _Request(bot, key, chat_id, method, self._clock()))
 
     async def sent(self, row_id: int, message_ids: list[int], *,
                    maybe_duplicate: bool = False) -> None:
         """Settled: sent. ``maybe_duplicate``: a retried request's first try may have been
         carried out too (it timed out after reaching Telegram)."""
-        values: dict[str, object] = {"status": SENT, "message_ids": message_ids,
-                                     "sent_at": self._clock()}
         if maybe_duplicate:
-            values["maybe_duplicate"] = True
             log.warning("message %d sent after a request with unknown outcome: possible "
                         "duplicate", row_id)
-        async with self._sessions.begin() as session:
-            await session.execute(
-                update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
+        await self._writes.submit(
+            _SETTLE_SENT, (row_id, message_ids, self._clock(), maybe_duplicate))
 
     async def not_sent(self, row_id: int) -> None:
         """Every request for the row failed in a way that proves nothing was sent."""

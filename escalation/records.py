@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final, cast
 
-from sqlalchemy import Table, and_, func, insert, or_, select
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
+from escalation.batching import GroupCommit, Operation, group_commit_of
 from escalation.models import Citizen, Question, QuestionEvent
 from escalation.privacy import mask
+from escalation.scope import may_be_replay
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +40,50 @@ FEEDBACK_DOWN: Final = "feedback_down"
 # round trip (~1.3 ms of ~2.9 ms per question on SQLite), for the same SQL.
 _CITIZENS: Final = cast(Table, Citizen.__table__)
 _QUESTIONS: Final = cast(Table, Question.__table__)
-# The columns are those of the parameters.
-_INSERT_QUESTION: Final = insert(_QUESTIONS).returning(_QUESTIONS.c.id)
-_CITIZEN_UPSERTS: dict[str, ReturningInsert[int]] = {}
+# The columns are those of the parameters. Many questions at once (a batch of the group
+# commit) are one multi-row INSERT whose ids come back in the order of the parameters.
+_INSERT_QUESTION: Final = insert(_QUESTIONS).returning(_QUESTIONS.c.id,
+                                                       sort_by_parameter_order=True)
+_SAME_MESSAGE: Final = select(_QUESTIONS.c.id).where(
+    _QUESTIONS.c.chat_id == bindparam("chat_id"),
+    _QUESTIONS.c.tg_message_id == bindparam("tg_message_id"),
+    _QUESTIONS.c.bot == bindparam("bot"), _QUESTIONS.c.source == bindparam("source"),
+).limit(1)
+_CITIZEN_UPSERTS: dict[str, Any] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class _NewQuestion:
+    citizen: dict[str, Any]
+    question: dict[str, Any]  # without citizen_id
+    check_duplicate: bool
+
+
+async def _record_questions(connection: AsyncConnection,
+                            items: Sequence[_NewQuestion]) -> list[int]:
+    """Questions and their citizens, with a few statements for the whole batch."""
+    ids: list[int | None] = [None] * len(items)
+    for index, item in enumerate(items):
+        if item.check_duplicate:
+            ids[index] = (await connection.execute(
+                _SAME_MESSAGE, item.question)).scalar_one_or_none()
+    new = [index for index, found in enumerate(ids) if found is None]
+    if new:
+        # One upsert per citizen (the last message's name wins): a multi-row upsert must not
+        # touch a row twice.
+        citizens = {(items[i].citizen["bot"], items[i].citizen["tg_user_id"]): items[i].citizen
+                    for i in new}
+        citizen_ids = {(bot, user): row_id for row_id, bot, user in await connection.execute(
+            _citizen_upsert(connection.dialect.name), list(citizens.values()))}
+        rows = [items[i].question | {"citizen_id": citizen_ids[
+            items[i].citizen["bot"], items[i].citizen["tg_user_id"]]} for i in new]
+        inserted = (await connection.execute(_INSERT_QUESTION, rows)).scalars().all()
+        for index, row_id in zip(new, inserted, strict=True):
+            ids[index] = row_id
+    return [row_id for row_id in ids if row_id is not None]
+
+
+_RECORD_QUESTION: Final = Operation("record question", _record_questions)
 
 
 def utc_now() -> datetime:
@@ -109,9 +151,11 @@ class Records:
         sessions: async_sessionmaker[AsyncSession],
         *,
         clock: Callable[[], datetime] = utc_now,
+        writes: GroupCommit | None = None,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
+        self._writes = writes or group_commit_of(sessions)
 
     async def touch_citizen(
         self, *, bot: str, tg_user_id: int, display_name: str | None, username: str | None
@@ -156,45 +200,19 @@ class Records:
         now = self._clock()
         if entry_shown is None and outcome == "answered":
             entry_shown = entry_id
-        async with self._sessions.begin() as session:
-            if tg_message_id is not None:
-                # The same message handled again (after a crash or a failed attempt) is
-                # recorded once.
-                existing = (await session.execute(
-                    select(Question.id).where(
-                        Question.chat_id == chat_id, Question.tg_message_id == tg_message_id,
-                        Question.bot == bot, Question.source == source,
-                    ).limit(1))).scalar_one_or_none()
-                if existing is not None:
-                    return existing
-            citizen_id = await self._touch_citizen(
-                session,
-                bot=bot,
-                tg_user_id=tg_user_id,
-                display_name=display_name,
-                username=username,
-                now=now,
-            )
-            inserted = await session.execute(
-                _INSERT_QUESTION,
-                {
-                    "bot": bot,
-                    "citizen_id": citizen_id,
-                    "chat_id": chat_id,
-                    "tg_message_id": tg_message_id,
-                    "text": mask(text),
-                    "source": source,
-                    "created_at": now,
-                    "kind": kind,
-                    "decision": decision,
-                    "entry_id": entry_id,
-                    "score": score,
-                    "candidates": _candidates_json(candidates),
-                    "outcome": outcome,
-                    "entry_shown": entry_shown,
-                },
-            )
-            question_id: int = inserted.scalar_one()
+        citizen = {"bot": bot, "tg_user_id": tg_user_id, "display_name": display_name,
+                   "username": username, "first_seen_at": now, "last_seen_at": now}
+        question = {
+            "bot": bot, "chat_id": chat_id, "tg_message_id": tg_message_id, "text": mask(text),
+            "source": source, "created_at": now, "kind": kind, "decision": decision,
+            "entry_id": entry_id, "score": score, "candidates": _candidates_json(candidates),
+            "outcome": outcome, "entry_shown": entry_shown,
+        }
+        # The same message handled again (after a crash or a failed attempt) is recorded
+        # once; on an update's first attempt there is nothing to look up.
+        check = tg_message_id is not None and may_be_replay()
+        question_id: int = await self._writes.submit(
+            _RECORD_QUESTION, _NewQuestion(citizen, question, check))
         log.debug(
             "Recorded question %d of %s: kind=%s decision=%s", question_id, bot, kind, decision
         )
@@ -369,10 +387,11 @@ class Records:
                 "last_seen_at": now,
             },
         )
-        return result.scalar_one()
+        citizen_id: int = result.scalar_one()
+        return citizen_id
 
 
-def _citizen_upsert(dialect: str) -> ReturningInsert[int]:
+def _citizen_upsert(dialect: str) -> Any:
     """The citizen upsert of :meth:`Records._touch_citizen` for ``dialect``, built once."""
     statement = _CITIZEN_UPSERTS.get(dialect)
     if statement is not None:
@@ -393,6 +412,6 @@ def _citizen_upsert(dialect: str) -> ReturningInsert[int]:
             "username": upsert.excluded.username,
             "last_seen_at": upsert.excluded.last_seen_at,
         },
-    ).returning(_CITIZENS.c.id)
+    ).returning(_CITIZENS.c.id, _CITIZENS.c.bot, _CITIZENS.c.tg_user_id)
     _CITIZEN_UPSERTS[dialect] = statement
     return statement

