@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from collections.abc import Sequence
@@ -31,6 +30,7 @@ from bots.runner import (
     follow_chat_migrations,
     load_topic,
     make_session,
+    run_event_loop,
     serve,
     start_bots,
     stop_on_signals,
@@ -153,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        return asyncio.run(run(settings, args))
+        return run_event_loop(run(settings, args))
     except KeyboardInterrupt:
         return 0
     except AiogramError as error:

@@ -3,7 +3,8 @@
     TELEGRAM_API_URL=http://127.0.0.1:PORT ECHO_BOT_TOKEN=1:X python -m bench.echo_bot
 
 Polls like the suite (``POLLING_TIMEOUT``, aiogram's default handling of each update as a
-task) and answers every text message with the same text. Stops on SIGINT/SIGTERM.
+task) and answers every text message with the same text. Stops on SIGINT/SIGTERM. Runs on
+the suite's event loop: uvloop where it is installed.
 """
 
 from __future__ import annotations
@@ -35,4 +36,10 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    try:  # the same event loop as the suite (bots.runner.run_event_loop)
+        import uvloop
+    except ImportError:
+        asyncio.run(main())
+    else:
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(main())

@@ -17,8 +17,10 @@ from handlers.middlewares import FloodMiddleware, TopicMiddleware
 
 def build_dispatcher(*, suite: Suite, conversation: Conversation, delivery: Delivery,
                      flood: FloodGuard, desk: Desk, tickets: Tickets) -> Dispatcher:
+    # No handler keeps conversation state: aiogram's FSM middleware would only cost time.
     dispatcher = Dispatcher(suite=suite, conversation=conversation, delivery=delivery,
-                            desk=desk, tickets=tickets, gate=OperatorGate(delivery))
+                            desk=desk, tickets=tickets, gate=OperatorGate(delivery),
+                            disable_fsm=True)
     dispatcher.update.outer_middleware(TopicMiddleware(suite))
     routers = get_routers()
     citizen = next(r for r in routers if r.name == "citizen")

@@ -7,8 +7,10 @@ import contextlib
 import gc
 import logging
 import signal
+from collections.abc import Coroutine
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, Final, TypeVar
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -37,6 +39,7 @@ from bots.faq_source import ReloadErrorHandler
 from bots.polling import BotPoller
 from bots.queue_settings import QueueSettingsError
 from bots.retention_task import retention_task
+from bots.session import JsonSession
 from bots.settings import Settings
 from bots.texts import TextsError
 from bots.topic import Suite, Topic, discover
@@ -46,6 +49,7 @@ from escalation.inbox import Inbox
 from faq import FaqError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DRAIN_SECONDS = 10.0
 
@@ -68,7 +72,7 @@ CITIZEN_COMMANDS = [
 
 
 def make_session(settings: Settings) -> AiohttpSession:
-    return AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url),
+    return JsonSession(api=TelegramAPIServer.from_base(settings.telegram_api_url),
                           timeout=settings.telegram_timeout)
 
 
@@ -191,6 +195,35 @@ async def follow_chat_migrations(suite: Suite, delivery: Delivery,
     delivery.on_chat_migrated = on_migrated
 
 
+#: Allocations between two young-generation collections (Python's default: 700). Each update
+#: allocates thousands of short-lived objects (pydantic models, SQL parameters), most freed by
+#: refcounting; collecting every 700 cost ~15 % of the CPU per question (docs/bench-bots.md).
+GC_YOUNG_THRESHOLD: Final = 20_000
+
+
+def tune_garbage_collector() -> None:
+    """Call once start-up has loaded everything. What it loaded (FAQ indexes, dictionaries,
+    aiogram's models) lives as long as the process: frozen, it is out of the cycle
+    collector's full passes, which otherwise walked all of it (~130 ms each, stalling every
+    bot). Refcounting still frees it."""
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD)
+
+
+def run_event_loop(main: Coroutine[Any, Any, T]) -> T:
+    """Run ``main`` on uvloop where it is installed (Linux, macOS), else on asyncio's loop.
+
+    uvloop is asyncio's loop written in C: ~10 % less CPU per question here (the bot is
+    mostly network I/O and callbacks; docs/bench-bots.md).
+    """
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
+
+
 def stop_on_signals() -> asyncio.Event:
     """An event set by SIGINT or SIGTERM (install it early: a signal during start-up then
     stops the process cleanly too)."""
@@ -210,10 +243,7 @@ async def serve(
     """Poll every bot, watch every FAQ and run the operator queues until SIGINT/SIGTERM,
     then drain and return."""
     stop = stop or stop_on_signals()
-    # What start-up loaded (FAQ indexes, dictionaries, aiogram's models) lives as long as the
-    # process: out of the cycle collector's full passes, which otherwise walked all of it
-    # (~130 ms each, stalling every bot; see docs/bench-bots.md). Refcounting still frees it.
-    gc.freeze()
+    tune_garbage_collector()
     pollers = [
         BotPoller(bot, dispatcher, name=topic.name, timeout=settings.polling_timeout,
                   inbox=inbox)

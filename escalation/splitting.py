@@ -89,9 +89,9 @@ def split_text(
     Whitespace at a cut is dropped; a text that fits is returned as one part unchanged.
     """
     entities = tuple(entities)
-    units = _prefix_units(text)
-    if units[-1] <= limit:
+    if utf16_len(text) <= limit:  # the usual case, counted in C
         return [TextPart(text, entities)]
+    units = _prefix_units(text)
     parts: list[TextPart] = []
     start = 0
     while start < len(text):

@@ -109,10 +109,31 @@ async def render(outcome: Outcome, topic: Topic, bot: Bot, chat_id: int,
         await delivery.send_text(bot, chat_id, texts.pii_warning)
 
 
+# Filters are coroutines: aiogram runs a plain function or a magic filter (``F.text``)
+# through ``asyncio.to_thread``, a thread round trip per filter and message.
+
+
+async def private_chat(message: Message) -> bool:
+    return message.chat.type == "private"
+
+
+async def private_button(query: CallbackQuery) -> bool:
+    return query.message is not None and query.message.chat.type == "private"
+
+
+async def has_text(message: Message) -> bool:
+    """Text, or a caption (a photo with a question under it)."""
+    return bool(message.text or message.caption)
+
+
+async def has_plain_text(message: Message) -> bool:
+    return bool(message.text)
+
+
 def citizen_router() -> Router:
     router = Router(name="citizen")
-    router.message.filter(F.chat.type == "private")
-    router.callback_query.filter(F.message.chat.type == "private")
+    router.message.filter(private_chat)
+    router.callback_query.filter(private_button)
 
     @router.message(CommandStart())
     async def start(message: Message, bot: Bot, topic: Topic, delivery: Delivery) -> None:
@@ -150,7 +171,7 @@ def citizen_router() -> Router:
         await delivery.send_text(bot, message.chat.id, topic.texts.forget_confirm,
                                  reply_markup=confirm_markup(topic.texts))
 
-    @router.message(F.text | F.caption)
+    @router.message(has_text)
     async def question(message: Message, bot: Bot, topic: Topic, conversation: Conversation,
                        delivery: Delivery, desk: Desk) -> None:
         text = message.text if message.text is not None else message.caption or ""
@@ -161,7 +182,7 @@ def citizen_router() -> Router:
                      message_id=message.message_id, citizen_text=text,
                      media=message.text is None)
 
-    @router.edited_message(F.text)
+    @router.edited_message(has_plain_text)
     async def edited(message: Message, bot: Bot, topic: Topic, conversation: Conversation,
                      delivery: Delivery, desk: Desk) -> None:
         outcome = await conversation.ask(topic, citizen_of(message), message.text or "",

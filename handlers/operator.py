@@ -27,7 +27,8 @@ MAX_STATS_DAYS = 3660
 CALLBACK_TEXT_LIMIT = 200
 
 
-def in_operators_chat(event: Message | CallbackQuery, topic: Topic) -> bool:
+async def in_operators_chat(event: Message | CallbackQuery, topic: Topic) -> bool:
+    """A coroutine: aiogram runs plain-function filters in a thread."""
     chat = event.chat if isinstance(event, Message) else (
         event.message.chat if event.message else None)
     return chat is not None and topic.operators_chat_id is not None and (
