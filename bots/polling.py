@@ -15,9 +15,10 @@ delivered twice is handled once. Messages sent while handling update ``N`` get o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
-from collections import defaultdict
+from collections.abc import AsyncIterator
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import (
@@ -57,7 +58,9 @@ class BotPoller:
         self.drain_seconds = drain_seconds
         self.inbox = inbox
         self.resume_interval = resume_interval
-        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # One lock per chat with updates in flight (removed when the last one is done: a bot
+        # that met a million citizens must not keep a million locks).
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_flight: set[int] = set()
         self.offset: int | None = None
@@ -67,8 +70,30 @@ class BotPoller:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    @property
+    def chats_in_flight(self) -> int:
+        """Chats with an update being handled or waiting for its turn."""
+        return len(self._locks)
+
+    @contextlib.asynccontextmanager
+    async def _chat_turn(self, chat: int) -> AsyncIterator[None]:
+        """Updates of one chat are handled one after another, in order of arrival."""
+        lock, users = self._locks.get(chat, (None, 0))
+        if lock is None:
+            lock = asyncio.Lock()
+        self._locks[chat] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[chat]
+            if users == 1:
+                del self._locks[chat]
+            else:
+                self._locks[chat] = (lock, users - 1)
+
     async def _handle(self, update: Update, stored: StoredUpdate | None = None) -> None:
-        async with self._locks[_chat_key(update)]:
+        async with self._chat_turn(_chat_key(update)):
             try:
                 # A stored update on its first attempt cannot have been handled before.
                 replay = stored is not None and stored.attempts > 1
@@ -188,10 +213,15 @@ class BotPoller:
             await asyncio.sleep(random.uniform(delay / 2, delay))
             delay = min(RETRY_MAX, delay * 2)
 
+    async def wait_idle(self, seconds: float) -> bool:
+        """Until every update in flight is handled (True), or ``seconds`` have passed (False)."""
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=seconds)
+        return not self._tasks
+
     async def drain(self) -> None:
         """Let handlers in flight finish, then confirm what was handled."""
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=self.drain_seconds)
+        await self.wait_idle(self.drain_seconds)
         if self.offset is not None and not self._tasks:
             try:
                 await self.bot(GetUpdates(offset=self.offset, timeout=0, limit=1))

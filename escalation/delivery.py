@@ -302,9 +302,9 @@ class Delivery:
     ) -> Message | MessageId:
         """Send one message, adapting it to what Telegram said was wrong with it."""
         while True:
-            method = method.model_copy(
-                update={"chat_id": self.migrated.get(int(method.chat_id), method.chat_id)}
-            )
+            if int(method.chat_id) in self.migrated:  # the group became a supergroup
+                method = method.model_copy(
+                    update={"chat_id": self.migrated[int(method.chat_id)]})
             await self.pacer.wait(bot.id, int(method.chat_id))
             try:
                 return await self._call(bot, cast(TelegramMethod[Message | MessageId], method),

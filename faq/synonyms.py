@@ -17,13 +17,18 @@ class SynonymTable:
     прививка).
     """
 
-    __slots__ = ("_base", "_max_len", "_rules")
+    __slots__ = ("_base", "_rules", "_sizes")
 
     def __init__(
         self, rules: Mapping[Terms, Terms] | None = None, *, base: SynonymTable | None = None
     ) -> None:
         self._rules: dict[Terms, Terms] = {k: v for k, v in (rules or {}).items() if k}
-        self._max_len = max((len(key) for key in self._rules), default=0)
+        # For each first lemma, the lengths of the phrases starting with it, longest first:
+        # most words start none, and cost one dictionary lookup.
+        sizes: dict[str, set[int]] = {}
+        for key in self._rules:
+            sizes.setdefault(key[0], set()).add(len(key))
+        self._sizes = {first: sorted(lengths, reverse=True) for first, lengths in sizes.items()}
         self._base = base
 
     @property
@@ -39,7 +44,9 @@ class SynonymTable:
         out: list[str] = []
         position, total = 0, len(lemmas)
         while position < total:
-            for size in range(min(self._max_len, total - position), 0, -1):
+            for size in self._sizes.get(lemmas[position], ()):
+                if position + size > total:
+                    continue
                 replacement = self._rules.get(tuple(lemmas[position : position + size]))
                 if replacement is not None:
                     out.extend(replacement)
