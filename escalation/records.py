@@ -44,6 +44,10 @@ _QUESTIONS: Final = cast(Table, Question.__table__)
 # commit) are one multi-row INSERT whose ids come back in the order of the parameters.
 _INSERT_QUESTION: Final = insert(_QUESTIONS).returning(_QUESTIONS.c.id,
                                                        sort_by_parameter_order=True)
+# SQLite has no ordered RETURNING, and SQLAlchemy would insert row by row to keep the order;
+# but one INSERT gives its rows increasing rowids in the order of its VALUES, so the ids are
+# sorted instead (see _inserted_ids).
+_INSERT_QUESTION_SQLITE: Final = insert(_QUESTIONS).returning(_QUESTIONS.c.id)
 _SAME_MESSAGE: Final = select(_QUESTIONS.c.id).where(
     _QUESTIONS.c.chat_id == bindparam("chat_id"),
     _QUESTIONS.c.tg_message_id == bindparam("tg_message_id"),
@@ -77,10 +81,21 @@ async def _record_questions(connection: AsyncConnection,
             _citizen_upsert(connection.dialect.name), list(citizens.values()))}
         rows = [items[i].question | {"citizen_id": citizen_ids[
             items[i].citizen["bot"], items[i].citizen["tg_user_id"]]} for i in new]
-        inserted = (await connection.execute(_INSERT_QUESTION, rows)).scalars().all()
+        inserted = await _inserted_ids(connection, rows)
         for index, row_id in zip(new, inserted, strict=True):
             ids[index] = row_id
     return [row_id for row_id in ids if row_id is not None]
+
+
+async def _inserted_ids(connection: AsyncConnection, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert the questions in one statement; their ids in the order of ``rows``."""
+    if connection.dialect.name != "sqlite":
+        return list((await connection.execute(_INSERT_QUESTION, rows)).scalars())
+    ids = sorted((await connection.execute(_INSERT_QUESTION_SQLITE, rows)).scalars())
+    if len(ids) != len(rows) or ids[-1] - ids[0] != len(rows) - 1:  # never seen
+        msg = f"{len(rows)} questions inserted, ids {ids[:3]}...: cannot tell which is which"
+        raise RuntimeError(msg)
+    return ids
 
 
 _RECORD_QUESTION: Final = Operation("record question", _record_questions)

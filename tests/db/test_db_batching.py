@@ -94,6 +94,26 @@ async def test_questions_are_looked_up_only_when_the_update_may_be_handled_again
     assert names == ["Анна Петровна"]
 
 
+async def test_each_caller_gets_the_id_of_its_own_question(
+        db_engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]) -> None:
+    writes = GroupCommit(db_engine)
+    records = Records(sessions, writes=writes)
+
+    async def ask(user: int) -> int:
+        with update_scope(f"u{user}", replay=False):
+            return await records.record_question(
+                bot="payments", tg_user_id=user, display_name=None, username=None,
+                chat_id=user, tg_message_id=1, text=f"вопрос гражданина {user}", source="text",
+                kind="faq")
+
+    ids = await asyncio.gather(*(ask(user) for user in range(100, 160)))
+    assert writes.batches <= 3
+    async with sessions() as session:
+        texts = dict((await session.execute(select(Question.id, Question.text))).all())
+    assert [texts[question_id] for question_id in ids] == [
+        f"вопрос гражданина {user}" for user in range(100, 160)]
+
+
 @pytest.mark.parametrize("size", [1, 7])
 async def test_batches_are_capped(db_engine: AsyncEngine, size: int) -> None:
     writes = GroupCommit(db_engine, max_batch=size)
