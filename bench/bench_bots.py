@@ -1,8 +1,9 @@
-"""End-to-end throughput benchmark: ``python -m bench.bench_bots`` (2 cores, about 2-3 minutes).
+"""End-to-end throughput benchmark: ``python -m bench.bench_bots [--database-url URL]``.
 
 One local Bot API emulator (``tests/emulator``, in this process) serves two bot processes
 started side by side: the real suite, ``python bot.py`` (payments and vaccination bots,
-SQLite in a temporary directory, the shipped FAQ content), and a bare aiogram echo bot
+SQLite in a temporary directory or the empty database at ``--database-url``, the shipped FAQ
+content), and a bare aiogram echo bot
 (``bench/echo_bot.py``: one handler, no database), polling with the same timeout. The suite
 runs with ``BOT_MESSAGES_PER_SECOND=100000``: its pacer would otherwise hold it to Telegram's
 30 messages a second per bot, while the echo bot is not paced and the emulator does not limit.
@@ -31,6 +32,7 @@ of the whole setup; the ratio to the echo bot is the figure to compare between r
 """
 from __future__ import annotations
 
+import argparse
 import gc
 import os
 import platform
@@ -52,6 +54,7 @@ from pathlib import Path
 
 import aiogram
 import yaml
+from sqlalchemy import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -162,12 +165,13 @@ def wait_polling(emu: Emulator, bot: BotAccount, process: BotProcess) -> None:
 
 
 @contextmanager
-def bot_processes(emu: Emulator, tmp: Path) -> Iterator[tuple[BotProcess, BotProcess]]:
+def bot_processes(emu: Emulator, tmp: Path,
+                  database_url: str | None) -> Iterator[tuple[BotProcess, BotProcess]]:
     bots_dir = tmp / "bots"
     shutil.copytree(ROOT / "bots", bots_dir, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     common = {"TELEGRAM_API_URL": emu.base_url, "POLLING_TIMEOUT": str(POLLING_TIMEOUT)}
     suite = BotProcess("bot.py (suite)", [str(ROOT / "bot.py")], common | {
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'bots.sqlite3'}",
+        "DATABASE_URL": database_url or f"sqlite+aiosqlite:///{tmp / 'bots.sqlite3'}",
         "BOTS_DIR": str(bots_dir),
         "PAYMENTS_BOT_TOKEN": PAYMENTS_TOKEN,
         "VACCINATION_BOT_TOKEN": VACCINATION_TOKEN,
@@ -387,12 +391,19 @@ def _alternating(number: int, suite: tuple[BotAccount, BotProcess, Series],
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--database-url", metavar="URL",
+                        help="an empty database for the suite (e.g. postgresql+asyncpg://...); "
+                             "default: SQLite in a temporary directory")
+    args = parser.parse_args()
+    database = "SQLite" if args.database_url is None else make_url(
+        args.database_url).render_as_string(hide_password=True)
     begun = time.monotonic()
     questions = real_questions()
     cpus = os.cpu_count()
     print(f"Python {platform.python_version()} on {platform.machine()}, {cpus} CPUs, "
           f"aiogram {aiogram.__version__}, load average {os.getloadavg()[0]:.1f}; emulator "
-          f"in this process, bots in subprocesses, suite on SQLite with "
+          f"in this process, bots in subprocesses, suite on {database} with "
           f"BOT_MESSAGES_PER_SECOND={BOT_MESSAGES_PER_SECOND} (pacing lifted, as the echo bot)")
     print(f"{len(questions)} questions from {QUESTIONS.relative_to(ROOT)}, cycling; one "
           f"question per new citizen; cpu ms/q = CPU time of the bot process per question\n")
@@ -403,7 +414,7 @@ def main() -> None:
         vaccination = emu.add_bot(token=VACCINATION_TOKEN, username="vaccination_bench_bot")
         echo_bot = emu.add_bot(token=ECHO_TOKEN, username="echo_bench_bot")
         bench = Bench(emu, questions)
-        with bot_processes(emu, Path(tmp)) as (suite, echo):
+        with bot_processes(emu, Path(tmp), args.database_url) as (suite, echo):
             started = time.monotonic()
             wait_polling(emu, payments, suite)
             wait_polling(emu, vaccination, suite)

@@ -2,8 +2,9 @@
 
 :class:`Records` is the only writer of ``citizens``, ``questions`` and ``question_events``
 (:mod:`escalation.retention` only erases their personal texts). Each method is one
-transaction; callers never see a session. Questions are stored with personal numbers masked
-(:func:`escalation.privacy.mask`).
+transaction (``record_question``'s is shared with other handlers' writes, see
+:mod:`escalation.batching`); callers never see a session. Questions are stored with personal
+numbers masked (:func:`escalation.privacy.mask`).
 """
 
 from __future__ import annotations
