@@ -11,6 +11,7 @@ On an SQLite file the engine keeps one connection per process (transactions take
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +21,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event, make_url, pool
+from sqlalchemy import Table, event, make_url, pool
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
@@ -149,6 +151,15 @@ def _in_transaction(dbapi_connection: Any) -> bool:
         return bool(dbapi_connection.driver_connection.in_transaction)
     except (AttributeError, ValueError):  # closed or not aiosqlite: roll back to be safe
         return True
+
+
+@functools.cache
+def insert_if_new(table: Table, dialect: str, keys: tuple[str, ...]) -> Any:
+    """``INSERT … ON CONFLICT (keys) DO NOTHING RETURNING id, keys…`` for ``dialect``, built
+    once: executed with many rows, the rows returned are the new ones, named by their keys."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (insert(table).on_conflict_do_nothing(index_elements=list(keys))
+            .returning(table.c.id, *(table.c[key] for key in keys)))
 
 
 def alembic_config(url: str | None = None) -> Config:

@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 from typing import Any, Final, cast
 
 from sqlalchemy import Table, bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from escalation.batching import GroupCommit, Operation, group_commit_of
+from escalation.db import insert_if_new
 from escalation.models import InboxUpdate
 from escalation.records import utc_now
 
@@ -42,26 +42,13 @@ async def _settle_done(connection: AsyncConnection,
     return [None] * len(items)
 
 
-_STORE_NEW: dict[str, Any] = {}
-
-
-def _store_new(dialect: str) -> Any:
-    """``INSERT … ON CONFLICT DO NOTHING RETURNING``: built once per dialect."""
-    statement = _STORE_NEW.get(dialect)
-    if statement is None:
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = (insert(_INBOX).on_conflict_do_nothing(index_elements=["bot", "update_id"])
-                     .returning(_INBOX.c.id, _INBOX.c.bot, _INBOX.c.update_id))
-        _STORE_NEW[dialect] = statement
-    return statement
-
-
 _Batch = tuple[str, Sequence[tuple[int, dict[str, Any]]], datetime]
 
 
 async def _store(connection: AsyncConnection, batches: Sequence[_Batch]) -> list[dict[int, int]]:
     """Each bot's batch of updates; per batch, the new ones: ``{update_id: row id}``."""
-    rows = await connection.execute(_store_new(connection.dialect.name), [
+    rows = await connection.execute(insert_if_new(
+        _INBOX, connection.dialect.name, ("bot", "update_id")), [
         # attempts=1: the first attempt starts right away (a crash counts too).
         {"bot": bot, "update_id": update_id, "payload": payload, "status": PENDING,
          "attempts": 1, "received_at": at, "next_attempt_at": at}

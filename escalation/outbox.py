@@ -18,10 +18,10 @@ from datetime import datetime
 from typing import Any, Final, cast
 
 from sqlalchemy import Table, bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from escalation.batching import GroupCommit, Operation, group_commit_of
+from escalation.db import insert_if_new
 from escalation.models import OutboxMessage
 from escalation.records import utc_now
 
@@ -40,7 +40,6 @@ _RESERVE_AGAIN: Final = (
 _SENT: Final = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id"))
                 .values(status=SENT, message_ids=bindparam("ids"), sent_at=bindparam("at")))
 _SENT_MAYBE_TWICE: Final = _SENT.values(maybe_duplicate=True)
-_RESERVE_NEW: dict[str, Any] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,22 +68,11 @@ class _Request:
     at: datetime
 
 
-def _reserve_new(dialect: str) -> Any:
-    """``INSERT … ON CONFLICT DO NOTHING RETURNING``: built once per dialect."""
-    statement = _RESERVE_NEW.get(dialect)
-    if statement is None:
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = (insert(_OUTBOX).on_conflict_do_nothing(index_elements=["bot", "key"])
-                     .returning(_OUTBOX.c.id, _OUTBOX.c.bot, _OUTBOX.c.key))
-        _RESERVE_NEW[dialect] = statement
-    return statement
-
-
 async def _reserve(connection: AsyncConnection,
                    requests: Sequence[_Request]) -> list[Reservation]:
     # New keys, the usual case: one multi-row INSERT for the whole batch.
     created = {(bot, key): row_id for row_id, bot, key in await connection.execute(
-        _reserve_new(connection.dialect.name),
+        insert_if_new(_OUTBOX, connection.dialect.name, ("bot", "key")),
         [{"bot": r.bot, "key": r.key, "chat_id": r.chat_id, "method": r.method,
           "status": PENDING, "attempts": 1, "maybe_duplicate": False, "created_at": r.at}
          for r in requests])}

@@ -44,11 +44,16 @@ class Matcher:
         ]
         self.speller = Speller([*self.index.vocabulary_words, *synonym_words])
         self._normalizer = Normalizer(synonyms, self.speller.correct)
-        # Citizens repeat themselves: identical normalised questions are ranked once.
-        self._ranked = lru_cache(maxsize=RANK_CACHE_SIZE)(self._rank_terms)
+        # Citizens repeat themselves: identical normalised questions are ranked once. The
+        # cached function holds the index, not the matcher: no reference cycle, so a matcher
+        # replaced by a reload is freed at once (the bot freezes what start-up loaded out of
+        # the cycle collector's reach; see bots.runner.tune_garbage_collector).
+        index, config = self.index, self.config
 
-    def _rank_terms(self, terms: Terms) -> tuple[EntryScore, ...]:
-        return tuple(rank(self.index, terms, self.config))
+        def rank_terms(terms: Terms) -> tuple[EntryScore, ...]:
+            return tuple(rank(index, terms, config))
+
+        self._ranked = lru_cache(maxsize=RANK_CACHE_SIZE)(rank_terms)
 
     def analyze(self, question: str) -> Analysis:
         return self._normalizer.analyze(question[:MAX_QUESTION_CHARS])
