@@ -13,7 +13,8 @@ so a write is exactly as durable as in its own transaction. When no batch is run
 starts at once: an idle bot waits for nothing.
 
 When a batch fails it is rolled back and each write is retried alone, so a bad write (or a
-bug in one operation) fails only its own caller.
+bug in one operation) fails only its own caller; when the database itself failed (connection
+lost, file locked) every write of the batch fails at once.
 
 One rule for callers: never submit while holding a session or connection of the same engine.
 On an SQLite file the process has one connection (:mod:`escalation.db`); the batch needs it.
@@ -27,6 +28,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 log = logging.getLogger(__name__)
@@ -94,8 +97,9 @@ class GroupCommit:
         try:
             results = await self._transaction(batch)
         except Exception as error:
-            if len(batch) == 1:
-                _fail(batch[0], error)
+            if len(batch) == 1 or _database_unavailable(error):
+                for write in batch:
+                    _fail(write, error)
                 return
             log.warning("a batch of %d writes failed (%s: %s); retrying each alone",
                         len(batch), type(error).__name__, error)
@@ -126,6 +130,12 @@ class GroupCommit:
                     results[index] = result
         self.batches += 1
         return results
+
+
+def _database_unavailable(error: Exception) -> bool:
+    """A failure of the database, not of a write: retrying each write alone would only
+    repeat it (a lost connection, a locked SQLite file, a full pool) as many times."""
+    return isinstance(error, (OperationalError, InterfaceError, PoolTimeout, OSError))
 
 
 def _fail(write: _Write, error: BaseException) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from escalation.batching import GroupCommit, Operation
@@ -69,6 +69,22 @@ async def test_a_bad_write_fails_alone(db_engine: AsyncEngine,
     assert results[3:] == [None, None, None]
     assert await _count(sessions, Citizen) == 2
     assert await inbox.counts("payments") == {"done": 3}
+
+
+async def test_when_the_database_fails_every_write_fails_at_once(
+        db_engine: AsyncEngine) -> None:
+    writes = GroupCommit(db_engine)
+    attempts: list[int] = []
+
+    async def unreachable(connection: AsyncConnection, items: Sequence[int]) -> list[int]:
+        attempts.append(len(items))
+        raise OperationalError("INSERT ...", {}, ConnectionResetError("connection lost"))
+
+    lost = Operation("lost", unreachable)
+    results = await asyncio.gather(*(writes.submit(lost, n) for n in range(30)),
+                                   return_exceptions=True)
+    assert all(isinstance(result, OperationalError) for result in results)
+    assert attempts == [30]  # one try for the batch, not thirty more one by one
 
 
 async def test_questions_are_looked_up_only_when_the_update_may_be_handled_again(
