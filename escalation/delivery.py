@@ -302,9 +302,7 @@ class Delivery:
     ) -> Message | MessageId:
         """Send one message, adapting it to what Telegram said was wrong with it."""
         while True:
-            if int(method.chat_id) in self.migrated:  # the group became a supergroup
-                method = method.model_copy(
-                    update={"chat_id": self.migrated[int(method.chat_id)]})
+            method = cast(SendMessage | CopyMessage, self._retarget(method))
             await self.pacer.wait(bot.id, int(method.chat_id))
             try:
                 return await self._call(bot, cast(TelegramMethod[Message | MessageId], method),

@@ -9,6 +9,7 @@ numbers masked (:func:`escalation.privacy.mask`).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -54,9 +55,6 @@ _SAME_MESSAGE: Final = select(_QUESTIONS.c.id).where(
     _QUESTIONS.c.tg_message_id == bindparam("tg_message_id"),
     _QUESTIONS.c.bot == bindparam("bot"), _QUESTIONS.c.source == bindparam("source"),
 ).limit(1)
-_CITIZEN_UPSERTS: dict[str, Any] = {}
-
-
 @dataclass(frozen=True, slots=True)
 class _NewQuestion:
     citizen: dict[str, Any]
@@ -407,11 +405,9 @@ class Records:
         return citizen_id
 
 
+@functools.cache
 def _citizen_upsert(dialect: str) -> Any:
     """The citizen upsert of :meth:`Records._touch_citizen` for ``dialect``, built once."""
-    statement = _CITIZEN_UPSERTS.get(dialect)
-    if statement is not None:
-        return statement
     insert_into: Callable[..., postgresql.Insert | sqlite.Insert]
     if dialect == "postgresql":
         insert_into = postgresql.insert
@@ -421,7 +417,7 @@ def _citizen_upsert(dialect: str) -> Any:
         msg = f"unsupported database {dialect!r}: use PostgreSQL or SQLite"
         raise NotImplementedError(msg)
     upsert = insert_into(_CITIZENS)
-    statement = upsert.on_conflict_do_update(
+    return upsert.on_conflict_do_update(
         index_elements=[_CITIZENS.c.bot, _CITIZENS.c.tg_user_id],
         set_={
             "display_name": upsert.excluded.display_name,
@@ -429,5 +425,3 @@ def _citizen_upsert(dialect: str) -> Any:
             "last_seen_at": upsert.excluded.last_seen_at,
         },
     ).returning(_CITIZENS.c.id, _CITIZENS.c.bot, _CITIZENS.c.tg_user_id)
-    _CITIZEN_UPSERTS[dialect] = statement
-    return statement

@@ -30,7 +30,7 @@ age (``/forget``); closing their open tickets is the queue's job, done before.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -160,16 +160,25 @@ class Retention:
                      .limit(self._batch))
         return list((await session.execute(statement)).scalars())
 
-    async def _tickets(self, cutoff: datetime) -> RetentionReport:
+    async def _in_batches(
+        self, column: Any, conditions: tuple[Any, ...],
+        erase: Callable[[AsyncSession, list[int]], Awaitable[RetentionReport]],
+    ) -> RetentionReport:
+        """``erase`` the rows matching ``conditions``, a batch (and a transaction) at a time,
+        in order of ``column``."""
         report, after = RetentionReport(), 0
         while True:
             async with self._sessions.begin() as session:
-                ids = await self._ids(session, Ticket.id, after, _ticket_erasable(cutoff),
-                                      _ticket_has_text(Ticket.id))
+                ids = await self._ids(session, column, after, *conditions)
                 if not ids:
                     return report
-                report += await self._erase_tickets(session, ids)
+                report += await erase(session, ids)
             after = ids[-1]
+
+    async def _tickets(self, cutoff: datetime) -> RetentionReport:
+        return await self._in_batches(
+            Ticket.id, (_ticket_erasable(cutoff), _ticket_has_text(Ticket.id)),
+            self._erase_tickets)
 
     async def _erase_tickets(self, session: AsyncSession, ids: list[int]) -> RetentionReport:
         if not ids:
@@ -199,17 +208,14 @@ class Retention:
                     not_(first_of_kept),
                     or_(Question.outcome.is_(None), not_(Question.outcome.startswith("ticket:")),
                         not_(follow_up_of_kept)))
-        count, after = 0, 0
-        while True:
-            async with self._sessions.begin() as session:
-                ids = await self._ids(session, Question.id, after, *erasable)
-                if not ids:
-                    return RetentionReport(questions=count)
-                result = await session.execute(
-                    update(Question).where(Question.id.in_(ids), _text_left(Question.text))
-                    .values(text=ERASED).execution_options(synchronize_session=False))
-                count += _rows(result)
-            after = ids[-1]
+
+        async def erase(session: AsyncSession, ids: list[int]) -> RetentionReport:
+            result = await session.execute(
+                update(Question).where(Question.id.in_(ids), _text_left(Question.text))
+                .values(text=ERASED).execution_options(synchronize_session=False))
+            return RetentionReport(questions=_rows(result))
+
+        return await self._in_batches(Question.id, erasable, erase)
 
     async def _citizens(self, cutoff: datetime) -> RetentionReport:
         has_kept_ticket = (select(Ticket.id)
@@ -218,15 +224,12 @@ class Retention:
         erasable = (Citizen.last_seen_at <= cutoff,
                     or_(Citizen.display_name.is_not(None), Citizen.username.is_not(None)),
                     not_(has_kept_ticket))
-        count, after = 0, 0
-        while True:
-            async with self._sessions.begin() as session:
-                ids = await self._ids(session, Citizen.id, after, *erasable)
-                if not ids:
-                    return RetentionReport(citizens=count)
-                result = await session.execute(
-                    update(Citizen).where(Citizen.id.in_(ids))
-                    .values(display_name=None, username=None)
+
+        async def erase(session: AsyncSession, ids: list[int]) -> RetentionReport:
+            result = await session.execute(
+                update(Citizen).where(Citizen.id.in_(ids))
+                .values(display_name=None, username=None)
                 .execution_options(synchronize_session=False))
-                count += _rows(result)
-            after = ids[-1]
+            return RetentionReport(citizens=_rows(result))
+
+        return await self._in_batches(Citizen.id, erasable, erase)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,31 +10,24 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from escalation.chats import ChatMigrations
 from escalation.inbox import Inbox, RetryRule
 from escalation.outbox import Outbox
+from tests.fakes import FakeClock
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
-@dataclass
-class Clock:
-    now: datetime = START
-
-    def __call__(self) -> datetime:
-        return self.now
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def inbox(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Inbox:
+def inbox(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> Inbox:
     rule = RetryRule(max_attempts=2, base=timedelta(seconds=10), ceiling=timedelta(seconds=10))
     return Inbox(sessions, clock=clock, rule=rule)
 
 
 @pytest.fixture
-def outbox(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Outbox:
+def outbox(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> Outbox:
     return Outbox(sessions, clock=clock)
 
 
@@ -64,7 +56,7 @@ async def test_unfinished_updates_are_due_again_and_done_ones_forget_the_text(
 
 
 async def test_a_failing_update_is_retried_later_then_given_up(inbox: Inbox,
-                                                               clock: Clock) -> None:
+                                                               clock: FakeClock) -> None:
     (row,) = await inbox.store("payments", [update(5)])  # first attempt
     assert await inbox.failed(row.id, "boom") is True
     assert await inbox.due("payments") == []  # backing off

@@ -7,7 +7,6 @@ Time comes from a fake clock that only moves when a test moves it.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +20,7 @@ from escalation.models import Citizen, Question, Ticket, TicketEvent, TicketMess
 from escalation.records import Records
 from escalation.retention import ERASED, Retention, RetentionReport
 from escalation.tickets import Actor, Direction, Operator, Tickets, TicketView
+from tests.fakes import FakeClock
 
 START = datetime(2025, 3, 10, 7, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -30,20 +30,9 @@ CARD = "4111 1111 1111 1111"
 PASSPORT = "паспорт 4512 345678"
 
 
-@dataclass
-class FakeClock:
-    now: datetime = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(START)
 
 
 @pytest.fixture

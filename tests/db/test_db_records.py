@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -15,25 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation.models import Citizen, Question, QuestionEvent
 from escalation.records import QuestionView, Records, UnansweredItem, UnansweredReason
+from tests.fakes import FakeClock
 
 MSK = timezone(timedelta(hours=3))
 START = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
 
 
-@dataclass
-class FakeClock:
-    now: datetime = START
-    step: timedelta = field(default=timedelta(seconds=1))
-
-    def __call__(self) -> datetime:
-        value = self.now
-        self.now += self.step
-        return value
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(START, step=timedelta(seconds=1))
 
 
 @pytest.fixture

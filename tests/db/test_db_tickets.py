@@ -8,7 +8,7 @@ November worked, Monday 3 and Tuesday 4 November off.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,6 +31,7 @@ from escalation.tickets import (
     TicketView,
 )
 from escalation.worktime import WorkSchedule
+from tests.fakes import FakeClock
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 HOUR = 3600.0
@@ -58,26 +59,9 @@ IVAN = Operator(tg_id=501, name="Иван")
 OLGA = Operator(tg_id=502, name="Ольга")
 
 
-@dataclass
-class FakeClock:
-    """Stands still until the test moves it."""
-
-    now: datetime = MONDAY
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-    def set(self, moment: datetime) -> None:
-        assert moment >= self.now, "the fake clock never goes back"
-        self.now = moment
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(MONDAY)
 
 
 @pytest.fixture
