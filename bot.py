@@ -36,7 +36,7 @@ from bots.runner import (
     stop_on_signals,
 )
 from bots.settings import Settings
-from bots.smalltalk import SmallTalk
+from bots.smalltalk import SmallTalk, SmallTalkError
 from bots.topic import Suite, discover
 from escalation.batching import GroupCommit
 from escalation.chats import ChatMigrations
@@ -158,6 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except AiogramError as error:
         log.error("stopped: %s", type(error).__name__)
+        return 1
+    except SmallTalkError as error:  # shared by every bot: none can start without it
+        log.error("stopped: %s", error)
         return 1
 
 

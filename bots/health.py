@@ -44,7 +44,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bots.settings import Settings
-from bots.smalltalk import SmallTalk
+from bots.smalltalk import SmallTalk, SmallTalkError
 from bots.topic import Topic, discover
 from escalation.db import alembic_config
 from faq import FaqError
@@ -181,8 +181,8 @@ def load_smalltalk(bots_dir: Path) -> Check:
     path = bots_dir / "smalltalk.yaml"
     try:
         SmallTalk.from_file(path)
-    except Exception as error:  # anything that would stop bot.py at start
-        return Check("smalltalk", Status.FAIL, f"{path}: {type(error).__name__}: {error}")
+    except SmallTalkError as error:  # names the file and what is wrong
+        return Check("smalltalk", Status.FAIL, str(error))
     return Check("smalltalk", Status.OK, f"{path} loads")
 
 

@@ -22,9 +22,9 @@ from datetime import date, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bots.yaml_files import problems, read_mapping
 from escalation.tickets import QueuePolicy
 from escalation.worktime import WorkSchedule
 
@@ -104,20 +104,9 @@ def load_queue_settings(bot_dir: Path) -> QueueSettings:
     path = bot_dir / QUEUE_FILE
     if not path.is_file():
         return QueueSettings()
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as error:
-        # ValueError: an impossible date such as 2026-02-30, refused by the YAML loader.
-        msg = f"{path}: не удалось прочитать: {error}"
-        raise QueueSettingsError(msg) from error
-    if not isinstance(data, dict):
-        msg = f"{path}: ожидается набор «ключ: значение»"
-        raise QueueSettingsError(msg)
+    data = read_mapping(path, QueueSettingsError)
     try:
         return QueueSettings.model_validate(data)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'queue'}: {e['msg']}" for e in error.errors()
-        )
-        msg = f"{path}: {problems}"
+        msg = f"{path}: {problems(error, 'queue')}"
         raise QueueSettingsError(msg) from None

@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
-import yaml
+from bots.yaml_files import read_mapping
 
 _WORD = re.compile(r"[a-zа-я0-9]+")
 
@@ -24,6 +25,21 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower().replace("ё", "е"))
 
 
+class SmallTalkError(ValueError):
+    """``smalltalk.yaml`` cannot be read or is not lists of phrases."""
+
+
+_LISTS = ("greetings", "thanks", "farewells", "person", "abuse", "filler")
+
+
+def _phrases(path: Path, data: dict[str, Any], key: str) -> list[str]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        msg = f"{path}: «{key}» должен быть списком фраз (строк)"
+        raise SmallTalkError(msg)
+    return value
+
+
 @dataclass(frozen=True)
 class SmallTalk:
     phrases: dict[tuple[str, ...], SmallTalkKind]
@@ -33,17 +49,23 @@ class SmallTalk:
 
     @classmethod
     def from_file(cls, path: Path) -> SmallTalk:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        """Raises :class:`SmallTalkError` naming the file and the list that is wrong."""
+        data = read_mapping(path, SmallTalkError)
+        if unknown := sorted(set(data) - set(_LISTS)):
+            msg = (f"{path}: неизвестные списки {', '.join(unknown)}; "
+                   f"возможны: {', '.join(_LISTS)}")
+            raise SmallTalkError(msg)
+        lists = {key: _phrases(path, data, key) for key in _LISTS}
         phrases: dict[tuple[str, ...], SmallTalkKind] = {}
         for key, kind in (("greetings", SmallTalkKind.GREETING), ("thanks", SmallTalkKind.THANKS),
                           ("farewells", SmallTalkKind.FAREWELL),
                           ("person", SmallTalkKind.PERSON)):
-            for phrase in data.get(key, []):
+            for phrase in lists[key]:
                 phrases[tuple(words(phrase))] = kind
-        abuse = [w.lower().replace("ё", "е") for w in data.get("abuse", [])]
+        abuse = [w.lower().replace("ё", "е") for w in lists["abuse"]]
         return cls(
             phrases=phrases,
-            filler=frozenset(w for f in data.get("filler", []) for w in words(f)),
+            filler=frozenset(w for f in lists["filler"] for w in words(f)),
             abuse_words=frozenset(w for w in abuse if not w.endswith("*")),
             abuse_prefixes=tuple(w[:-1] for w in abuse if w.endswith("*")),
         )

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import string
 from pathlib import Path
-from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from bots.yaml_files import problems, read_mapping
 
 
 class TextsError(Exception):
@@ -189,29 +189,14 @@ class BotTexts(BaseModel):
         return self
 
 
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        msg = f"{path}: cannot read texts: {error}"
-        raise TextsError(msg) from error
-    if not isinstance(data, dict):
-        msg = f"{path}: texts must be a mapping of name: text"
-        raise TextsError(msg)
-    return data
-
-
 def load_texts(bot_dir: Path) -> BotTexts:
     """Texts of the bot in ``bot_dir``: shared defaults overridden by the bot's own file."""
-    merged = _read(bot_dir.parent / "texts.yaml")
+    merged = read_mapping(bot_dir.parent / "texts.yaml", TextsError)
     own = bot_dir / "texts.yaml"
     if own.is_file():
-        merged |= _read(own)
+        merged |= read_mapping(own, TextsError)
     try:
         return BotTexts.model_validate(merged)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'texts'}: {e['msg']}" for e in error.errors()
-        )
-        msg = f"{own}: {problems}"
+        msg = f"{own}: {problems(error, 'texts')}"
         raise TextsError(msg) from None

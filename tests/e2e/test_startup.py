@@ -81,6 +81,17 @@ def test_no_bot_can_start_is_a_clear_failure(emu: Emulator, tmp_path: Path) -> N
     assert "no bot could start" in proc.output
 
 
+def test_broken_small_talk_list_stops_with_the_file_and_the_reason(
+        emu: Emulator, tmp_path: Path) -> None:
+    bots_dir = copy_bot_content(tmp_path / "bots")
+    (bots_dir / "smalltalk.yaml").write_text("greetings: привет\n", encoding="utf-8")
+    env = base_env(emu, tmp_path, bots_dir) | {"PAYMENTS_BOT_TOKEN": PAYMENTS_TOKEN}
+    proc = BotProcess(env)
+    assert proc.wait() == 1
+    assert "smalltalk.yaml: «greetings» должен быть списком фраз" in proc.output
+    assert "Traceback" not in proc.output
+
+
 def test_console_chat_answers_and_presses_buttons(tmp_path: Path) -> None:
     entry = PAYMENTS_FAQ.entries[0]
     env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}",
