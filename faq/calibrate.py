@@ -1,5 +1,8 @@
 """Choose the decision thresholds from labelled questions instead of guessing them.
 
+With a sentence encoder (the default of ``python -m faq calibrate``) the hybrid score and its
+rule are fitted instead, by :mod:`faq.fit`. Without one, the lexical rule below.
+
 Procedure (docs/matching.md): rank every labelled question once per question set, then
 search a grid of (margin_weight, answer_threshold, clarify_margin) and, for each, the
 escalate floor. An answer needs the confidence s1 + margin_weight × (s1 − s2) to reach
@@ -26,14 +29,16 @@ import argparse
 import bisect
 import dataclasses
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from faq.config import MatcherConfig
 from faq.decision import decide
+from faq.fit import collect
+from faq.fit import report as fit_report
 from faq.loader import load_faq
 from faq.matcher import Matcher
-from faq.questions import load_questions, resolve_faq_path
+from faq.questions import load_questions, resolve_faq_path, rival_paths
 from faq.results import Candidate
 
 TIERS = ((1.5, 5.0), (2.0, 10.0))  # (max wrong %, max off-topic answered %)
@@ -342,7 +347,29 @@ def _print_choice(title: str, choice: Choice) -> None:
         )
 
 
+def run_hybrid_calibrate(paths: Sequence[str], load: Callable[[str], Matcher]) -> int:
+    """Fit the hybrid score and rule (faq.fit) on the sets; rivals as each set declares."""
+    named = []
+    for path in paths:
+        questions = load_questions(path)
+        faq_path = resolve_faq_path(path, questions.faq)
+        if faq_path is None:
+            print(f"ошибка: {path}: нет поля faq: с путём к FAQ-файлу")
+            return 2
+        rivals = [load(str(rival)) for rival in rival_paths(path, questions)]
+        items = [(item.q, item.expect, item.kind) for item in questions.questions]
+        named.append((path, collect(load(str(faq_path)), items, rivals)))
+    for line in fit_report(named):
+        print(line)
+    return 0
+
+
 def run_calibrate(args: argparse.Namespace) -> int:
+    load: Callable[[str], Matcher] | None = getattr(args, "load_matcher", None)
+    if load is not None and args.questions:
+        first = resolve_faq_path(args.questions[0], load_questions(args.questions[0]).faq)
+        if first is not None and load(str(first)).semantic is not None:
+            return run_hybrid_calibrate(args.questions, load)
     try:
         loaded = _load_sets(args.questions)
     except ValueError as exc:

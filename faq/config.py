@@ -82,3 +82,59 @@ class MatcherConfig:
         if self.long_question_terms < 2 or not 1 <= self.rerank_entries <= self.candidate_pool:
             msg = "need long_question_terms >= 2 and 1 <= rerank_entries <= candidate_pool"
             raise ValueError(msg)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HybridConfig:
+    """The combined score when a sentence encoder is available (0–100):
+
+        score = semantic_weight × sem + lexical_weight × lex + answer_weight × ans
+
+    ``sem`` and ``ans`` are the cosines of the question with the entry's closest phrasing
+    and with its answer, rescaled so that ``cosine_floor`` (what unrelated Russian sentences
+    score with e5) is 0 and 1.0 is 100; ``lex`` is the lexical matcher's score. Decision for
+    the best score s1 and the runner-up s2:
+
+    * ``answer`` when s1 ≥ ``answer_threshold`` and s1 − s2 ≥ ``clarify_margin``;
+    * ``clarify`` with the entries (1–``max_options``) scoring ≥ ``option_floor`` and within
+      ``clarify_window`` of s1, when s1 ≥ ``option_floor``;
+    * ``escalate`` otherwise: nothing is relevant enough to be offered.
+    """
+
+    # Fitted with `python -m faq calibrate` on tests/data/*_dev.yaml only (docs/matching.md
+    # §4); the answer text's cosine got weight 0 there (it helped one FAQ and not the other).
+    semantic_weight: float = 0.5
+    lexical_weight: float = 0.5
+    answer_weight: float = 0.0
+    cosine_floor: float = 0.75
+    answer_threshold: float = 56.0
+    clarify_margin: float = 12.0
+    option_floor: float = 46.0
+    clarify_window: float = 12.0
+    max_options: int = 3
+    # A rival (another bot's FAQ, the directory of other channels) whose best score is at
+    # least option_floor and beats ours by rival_margin takes the question.
+    rival_margin: float = 2.0
+
+    def __post_init__(self) -> None:
+        weights = (self.semantic_weight, self.lexical_weight, self.answer_weight)
+        if min(weights) < 0 or sum(weights) <= 0:
+            msg = "hybrid weights must be >= 0 with a positive sum"
+            raise ValueError(msg)
+        if not 0 <= self.option_floor <= self.answer_threshold <= 100:
+            msg = "need 0 <= option_floor <= answer_threshold <= 100"
+            raise ValueError(msg)
+        if not 0 <= self.cosine_floor < 1 or not 1 <= self.max_options <= 3:
+            msg = "need 0 <= cosine_floor < 1 and 1 <= max_options <= 3"
+            raise ValueError(msg)
+
+    def rescale(self, cosine: float) -> float:
+        return max(0.0, min(1.0, (cosine - self.cosine_floor) / (1.0 - self.cosine_floor)))
+
+    def combine(self, *, cosine: float, lexical: float, answer_cosine: float) -> float:
+        total = self.semantic_weight + self.lexical_weight + self.answer_weight
+        return (
+            self.semantic_weight * 100.0 * self.rescale(cosine)
+            + self.lexical_weight * lexical
+            + self.answer_weight * 100.0 * self.rescale(answer_cosine)
+        ) / total

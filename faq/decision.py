@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from faq.config import MatcherConfig
+from faq.config import HybridConfig, MatcherConfig
 from faq.results import Candidate, Decision
 
 
@@ -57,4 +57,31 @@ def decide(ranked: Sequence[Candidate], config: MatcherConfig) -> Verdict:
             f"порогами {config.escalate_floor:.1f} и {config.answer_threshold:.1f}: "
             "предложим варианты"
         )
+    return Verdict("clarify", None, options, reason)
+
+
+def decide_hybrid(ranked: Sequence[Candidate], config: HybridConfig) -> Verdict:
+    """Answer / clarify / escalate on combined scores sorted best first. Options offered to
+    the citizen must each be relevant on their own (≥ ``option_floor``); when none is, the
+    question goes to people without a list of unrelated entries."""
+    if not ranked or ranked[0].score < config.option_floor:
+        best = f"{ranked[0].score:.1f}" if ranked else "0"
+        reason = (f"ни одна запись не подходит: лучшая оценка {best} ниже порога "
+                  f"{config.option_floor:.1f}")
+        return Verdict("escalate", None, list(ranked[:3]), reason)
+    s1 = ranked[0].score
+    s2 = ranked[1].score if len(ranked) > 1 else 0.0
+    lead = s1 - s2
+    if s1 >= config.answer_threshold and lead >= config.clarify_margin:
+        reason = (f"оценка {s1:.1f} не ниже порога ответа {config.answer_threshold:.1f}, "
+                  f"отрыв от следующей {lead:.1f} не меньше {config.clarify_margin:.1f}")
+        return Verdict("answer", ranked[0].entry_id, list(ranked[:3]), reason)
+    low = max(config.option_floor, s1 - config.clarify_window)
+    options = [c for c in ranked[: config.max_options] if c.score >= low]
+    if s1 < config.answer_threshold:
+        reason = (f"оценка {s1:.1f} ниже порога ответа {config.answer_threshold:.1f}: "
+                  f"предложим похожие записи (от {low:.1f})")
+    else:
+        reason = (f"оценка {s1:.1f}, но '{ranked[1].entry_id}' отстаёт всего на {lead:.1f} "
+                  f"(нужно {config.clarify_margin:.1f}): спросим, что имелось в виду")
     return Verdict("clarify", None, options, reason)

@@ -5,34 +5,55 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from faq.embeddings import Progress
+from faq.encoder import Encoder
 from faq.loader import load_faq
 from faq.matcher import Matcher
 from faq.problems import FaqError, FaqReadError, Problem
 from faq.results import MatchResult
 from faq.schema import FaqFile
+from faq.semantic import SemanticIndex
 
 TELEGRAM_LIMIT = 4096  # characters per message, counted in UTF-16 code units
+# Cosine (multilingual-e5-small, ``query:`` on both sides) from which phrasings of two entries
+# count as confusable. Related but different questions of the shipped FAQs reach 0.974 at most
+# ("что за субсидия на коммуналку" / "сколько дадут субсидии на коммуналку"); the same question
+# reworded by a word or two scores 0.976–0.996. Below that, cosine alone cannot tell a
+# paraphrase from a neighbouring question; the lexical checks above cover those cases.
+SIMILAR_PHRASINGS = 0.975
 
 
 def utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def lint_path(path: str | Path, *, today: dt.date | None = None) -> list[Problem]:
-    """All findings for one file; raises FaqReadError only when the file cannot be read."""
+def lint_path(path: str | Path, *, today: dt.date | None = None, encoder: Encoder | None = None,
+              cache: Path | None = None, progress: Progress | None = None) -> list[Problem]:
+    """All findings for one file; raises FaqReadError only when the file cannot be read.
+
+    With an ``encoder`` pairs of entries whose phrasings mean nearly the same are reported
+    too; ``cache`` is the embedding cache file of this FAQ (:func:`faq.embeddings.cache_file`).
+    """
     try:
         faq = load_faq(path)
     except FaqReadError:
         raise
     except FaqError as exc:
         return exc.problems
-    return lint_faq(faq, today=today)
+    semantic = None
+    if encoder is not None:
+        semantic = SemanticIndex.build(faq, encoder, cache=cache, progress=progress)
+    return lint_faq(faq, today=today, semantic=semantic)
 
 
-def lint_faq(faq: FaqFile, *, today: dt.date | None = None) -> list[Problem]:
+def lint_faq(faq: FaqFile, *, today: dt.date | None = None,
+             semantic: SemanticIndex | None = None,
+             similar: float = SIMILAR_PHRASINGS) -> list[Problem]:
     today = today or dt.date.today()
     problems = _entry_checks(faq, today)
     problems += _confusions(faq, Matcher(faq))
+    if semantic is not None:
+        problems += _similar_in_meaning(faq, semantic, similar, _reported_pairs(faq, problems))
     return sorted(problems, key=Problem.sort_key)
 
 
@@ -161,3 +182,45 @@ def _leave_one_out(
         "ответ; добавьте близкие альтернативы или уточните формулировку"
     )
     return [Problem(faq.path, line, faq.entries[number].id, message)]
+
+
+def _reported_pairs(faq: FaqFile, problems: list[Problem]) -> set[frozenset[str]]:
+    """Entry pairs that a finding above already names (``записи 'a' и 'b' не различить``)."""
+    ids = [entry.id for entry in faq.entries]
+    return {
+        frozenset((problem.entry_id, other))
+        for problem in problems
+        if problem.entry_id is not None
+        for other in ids
+        if other != problem.entry_id and f"'{other}'" in problem.message
+    }
+
+
+def _similar_in_meaning(faq: FaqFile, semantic: SemanticIndex, threshold: float,
+                        reported: set[frozenset[str]]) -> list[Problem]:
+    """One warning per pair of entries with phrasings at least ``threshold`` alike in meaning,
+    naming the two closest phrasings and the lines of both."""
+    first_row: dict[int, int] = {}
+    for row, entry in enumerate(semantic.row_entry.tolist()):
+        first_row.setdefault(entry, row)
+
+    def where(entry: int, row: int) -> int | None:
+        return faq.line_of(*_phrasing_loc(entry, row - first_row[entry]))
+
+    problems: list[Problem] = []
+    seen: set[frozenset[str]] = set(reported)
+    for a, row_a, b, row_b, cosine in semantic.similar_pairs(threshold):  # closest first
+        first, second = faq.entries[a].id, faq.entries[b].id
+        if frozenset((first, second)) in seen:
+            continue
+        seen.add(frozenset((first, second)))
+        line_b = where(b, row_b)
+        other = faq.path if line_b is None else f"{faq.path}:{line_b}"
+        message = (
+            f"по смыслу почти совпадает с записью '{second}' ({other}): "
+            f"«{semantic.row_text[row_a]}» и «{semantic.row_text[row_b]}» "
+            f"(сходство {cosine:.3f}); бот может спутать записи — сделайте вопросы "
+            "различимее или объедините записи"
+        )
+        problems.append(Problem(faq.path, where(a, row_a), first, message, severity="warning"))
+    return problems

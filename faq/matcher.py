@@ -2,31 +2,58 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from functools import lru_cache
+from pathlib import Path
 
-from faq.config import MatcherConfig
-from faq.decision import decide
+from faq.config import HybridConfig, MatcherConfig
+from faq.decision import Verdict, decide, decide_hybrid
+from faq.embeddings import Progress
+from faq.encoder import Encoder
 from faq.index import Index
 from faq.normalize import Analysis, Normalizer, builtin_synonyms, lemmatize_phrase, tokenize
 from faq.results import Candidate, CandidateDetail, Explanation, MatchResult
 from faq.schema import FaqFile
 from faq.scoring import EntryScore, rank
+from faq.semantic import QueryEncoder, SemanticIndex, SemanticScores
 from faq.speller import Speller
 from faq.synonyms import Terms
 
 RANK_CACHE_SIZE = 4096
+LONG_TEXT_CHARS = 200  # longer messages are also read sentence by sentence
+MAX_SENTENCES = 12
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
+MIN_SENTENCE_CHARS = 15
 MAX_QUESTION_CHARS = 20_000  # longer input is cut: Telegram messages are at most 4096
 EXPLAINED = 5
 
 
 class Matcher:
-    """Built once per FAQ (well under a second for hundreds of entries); ``match`` is pure
-    and thread-safe: the index is read-only and caches are thread-safe ``lru_cache``s."""
+    """Built once per FAQ (well under a second for hundreds of entries, plus encoding the
+    phrasings that the embedding cache does not hold); ``match`` is pure and thread-safe:
+    the indexes are read-only and the caches are thread-safe.
 
-    def __init__(self, faq: FaqFile, *, config: MatcherConfig | None = None) -> None:
+    With an ``encoder`` the ranking is hybrid (:class:`HybridConfig`): meaning from the
+    sentence encoder, exact terms, typos, layout and numbers from the lexical matcher.
+    Without one it is lexical only, with the thresholds calibrated for that.
+    ``match`` may encode the question (≈ 15 ms): bots call it from a worker thread.
+    """
+
+    def __init__(self, faq: FaqFile, *, config: MatcherConfig | None = None,
+                 encoder: Encoder | QueryEncoder | None = None,
+                 hybrid: HybridConfig | None = None, cache: Path | None = None,
+                 progress: Progress | None = None) -> None:
         self.faq = faq
         self.config = config or MatcherConfig()
+        self.hybrid = hybrid or HybridConfig()
+        self.semantic: SemanticIndex | None = None
+        self.encoder: QueryEncoder | None = None
+        if encoder is not None:
+            self.encoder = encoder if isinstance(encoder, QueryEncoder) else QueryEncoder(encoder)
+            self.semantic = SemanticIndex.build(faq, self.encoder.encoder, cache=cache,
+                                                progress=progress,
+                                                answers=self.hybrid.answer_weight > 0)
         synonyms = builtin_synonyms().extended(faq.synonyms.items(), lemmatize_phrase)
         self.index = Index(
             faq,
@@ -65,13 +92,71 @@ class Matcher:
             return rank(self.index, terms, self.config, exclude=exclude)
         return list(self._ranked(terms))
 
-    def match(self, question: str, *, config: MatcherConfig | None = None) -> MatchResult:
+    def match(self, question: str, *, config: MatcherConfig | None = None,
+              hybrid: HybridConfig | None = None) -> MatchResult:
         analysis = self.analyze(question)
         if config is None or config == self.config:
             ranked = list(self._ranked(analysis.terms))
         else:
             ranked = rank(self.index, analysis.terms, config)
-        return self.result(question, analysis, ranked, config)
+        if self.semantic is None:
+            return self.result(question, analysis, ranked, config)
+        return self.hybrid_result(question, analysis, ranked, self.semantic_scores(analysis),
+                                  hybrid)
+
+    def encoder_text(self, analysis: Analysis) -> str:
+        """What the encoder reads: the citizen's words, retyped when the layout was wrong."""
+        return analysis.text if analysis.layout_fixed else analysis.original
+
+    def semantic_scores(self, analysis: Analysis) -> SemanticScores | None:
+        """None for a message without meaningful words: nothing to understand."""
+        if self.semantic is None or self.encoder is None or not analysis.terms:
+            return None
+        text = self.encoder_text(analysis)[:MAX_QUESTION_CHARS]
+        sentences = _sentences(text) if len(text) > LONG_TEXT_CHARS else []
+        if len(sentences) < 2:
+            return self.semantic.scores(self.encoder.vector(text))
+        return self.semantic.scores_of_parts(self.encoder.vectors([text, *sentences]))
+
+    def hybrid_result(self, question: str, analysis: Analysis, ranked: list[EntryScore],
+                      scores: SemanticScores | None,
+                      hybrid: HybridConfig | None = None) -> MatchResult:
+        """Combine lexical and semantic evidence for every entry and decide."""
+        hybrid = hybrid or self.hybrid
+        lexical = {item.entry: item for item in ranked}
+        candidates: list[Candidate] = []
+        if scores is not None:
+            ids = self.index.entry_ids
+            for entry, entry_id in enumerate(ids):
+                item = lexical.get(entry)
+                lex = item.score if item is not None else 0.0
+                cosine = float(scores.phrasing[entry])
+                score = hybrid.combine(cosine=cosine, lexical=lex,
+                                       answer_cosine=float(scores.answer[entry]))
+                candidates.append(Candidate(entry_id, score, lex, cosine))
+            candidates.sort(key=lambda c: -c.score)
+        verdict = decide_hybrid(candidates, hybrid)
+        top = tuple(self._hybrid_detail(c, lexical, scores) for c in candidates[:EXPLAINED])
+        return self._finish(question, analysis, candidates, verdict, top)
+
+    def _hybrid_detail(self, candidate: Candidate, lexical: dict[int, EntryScore],
+                       scores: SemanticScores | None) -> CandidateDetail:
+        entry = self.index.entry_ids.index(candidate.entry_id)
+        item = lexical.get(entry)
+        base = self._detail(item) if item is not None else CandidateDetail(
+            candidate.entry_id, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, "", ())
+        semantic = self.semantic
+        # hybrid candidates exist only when both are there
+        assert scores is not None
+        assert semantic is not None
+        return CandidateDetail(
+            entry_id=candidate.entry_id, score=candidate.score, lexical=base.lexical,
+            fuzzy=base.fuzzy, coverage=base.coverage, answer=base.answer, ngram=base.ngram,
+            phrasing=base.phrasing, matched_terms=base.matched_terms,
+            lexical_score=base.score, semantic=float(scores.phrasing[entry]),
+            semantic_answer=float(scores.answer[entry]) if semantic.has_answers else None,
+            semantic_phrasing=semantic.row_text[int(scores.best_row[entry])],
+        )
 
     def result(
         self,
@@ -85,6 +170,11 @@ class Matcher:
         ids = self.index.entry_ids
         candidates = [Candidate(ids[item.entry], item.score) for item in ranked]
         verdict = decide(candidates, config)
+        top = tuple(self._detail(item) for item in ranked[:EXPLAINED])
+        return self._finish(question, analysis, candidates, verdict, top)
+
+    def _finish(self, question: str, analysis: Analysis, candidates: list[Candidate],
+                verdict: Verdict, top: tuple[CandidateDetail, ...]) -> MatchResult:
         if not analysis.terms:
             verdict_reason = (
                 "в вопросе нет значимых слов (приветствие, знаки или непонятный текст)"
@@ -96,9 +186,10 @@ class Matcher:
             normalized=analysis.normalized,
             layout_fixed=analysis.layout_fixed,
             corrections=analysis.corrections,
-            top=tuple(self._detail(item) for item in ranked[:EXPLAINED]),
+            top=top,
             decision=verdict.decision,
             reason=verdict_reason,
+            encoder=self.encoder.model_id if self.encoder is not None else None,
         )
         return MatchResult(
             question=question,
@@ -121,4 +212,11 @@ class Matcher:
             ngram=item.ngram,
             phrasing=row.text if row is not None else "",
             matched_terms=item.matched,
+            lexical_score=item.score,
         )
+
+
+def _sentences(text: str) -> list[str]:
+    """The first sentences of a long message that are long enough to carry a question."""
+    parts = [part.strip() for part in _SENTENCE_END.split(text)]
+    return [part for part in parts if len(part) >= MIN_SENTENCE_CHARS][:MAX_SENTENCES]

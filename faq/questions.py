@@ -44,6 +44,9 @@ class QuestionSet(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     faq: str | None = None
+    # FAQ-format files that compete for the questions as in the running bots: the other
+    # bots' FAQs and the directory of other channels (faq.routing)
+    rivals: tuple[str, ...] = ()
     questions: tuple[LabelledQuestion, ...]
 
 
@@ -67,6 +70,15 @@ def resolve_faq_path(questions_path: str | Path, declared: str | None) -> Path |
         if (parent / declared).exists():
             return parent / declared
     return candidate
+
+
+def rival_paths(questions_path: str | Path, questions: QuestionSet,
+                given: list[str] | None = None) -> list[Path]:
+    """The rivals named on the command line, else those the question set declares."""
+    if given:
+        return [Path(path) for path in given]
+    return [path for declared in questions.rivals
+            if (path := resolve_faq_path(questions_path, declared)) is not None]
 
 
 def unknown_expectations(questions: QuestionSet, ids: set[str], file: str) -> list[Problem]:

@@ -8,9 +8,14 @@ from typing import Literal, TypedDict
 Decision = Literal["answer", "clarify", "escalate"]
 
 
-class CandidateJson(TypedDict):
+class _CandidateJsonBase(TypedDict):
     entry_id: str
     score: float
+
+
+class CandidateJson(_CandidateJsonBase, total=False):
+    lexical: float  # the lexical matcher's score, 0–100
+    semantic: float  # cosine with the entry's closest phrasing, 0–1
 
 
 class MatchJson(TypedDict):
@@ -26,7 +31,17 @@ class MatchJson(TypedDict):
 @dataclass(frozen=True, slots=True)
 class Candidate:
     entry_id: str
-    score: float  # 0–100
+    score: float  # 0–100: the combined score (the lexical score when there is no encoder)
+    lexical: float | None = field(default=None, compare=False)
+    semantic: float | None = field(default=None, compare=False)  # cosine, 0–1
+
+    def as_dict(self) -> CandidateJson:
+        item: CandidateJson = {"entry_id": self.entry_id, "score": round(self.score, 2)}
+        if self.lexical is not None:
+            item["lexical"] = round(self.lexical, 2)
+        if self.semantic is not None:
+            item["semantic"] = round(self.semantic, 4)
+        return item
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +57,10 @@ class CandidateDetail:
     ngram: float  # 0–100, character n-gram cosine with the phrasings
     phrasing: str
     matched_terms: tuple[str, ...]
+    lexical_score: float = 0.0  # the lexical matcher's whole score for this entry
+    semantic: float | None = None  # cosine with the closest phrasing (None: no encoder)
+    semantic_answer: float | None = None  # cosine with the answer text
+    semantic_phrasing: str = ""  # the phrasing closest in meaning
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +72,7 @@ class Explanation:
     top: tuple[CandidateDetail, ...]
     decision: Decision
     reason: str  # in Russian, for editors
+    encoder: str | None = None  # model id when the score is hybrid
 
     def render(self) -> str:
         lines = [f"Вопрос: {self.question}"]
@@ -66,6 +86,9 @@ class Explanation:
             lines.append("Лучшие записи:")
             for detail in self.top:
                 matched = ", ".join(detail.matched_terms) or "—"
+                if detail.semantic is not None:
+                    lines.append(_hybrid_line(detail, matched))
+                    continue
                 lines.append(
                     f"  {detail.score:5.1f}  {detail.entry_id}  "
                     f"(слова {detail.lexical:.0f}, похожесть {detail.fuzzy:.0f}, "
@@ -73,8 +96,21 @@ class Explanation:
                     f"n-граммы {detail.ngram:.0f}; "
                     f"совпали: {matched}; ближе всего: «{detail.phrasing}»)"
                 )
+        if self.encoder is not None:
+            lines.append(f"Оценка: смысл ({self.encoder}) + слова")
+        else:
+            lines.append("Оценка: только по словам (модель смысла не загружена)")
         lines.append(f"Решение: {_DECISION_RU[self.decision]} — {self.reason}")
         return "\n".join(lines)
+
+
+def _hybrid_line(detail: CandidateDetail, matched: str) -> str:
+    answer = "" if detail.semantic_answer is None else f", с ответом {detail.semantic_answer:.3f}"
+    return (
+        f"  {detail.score:5.1f}  {detail.entry_id}  (по словам {detail.lexical_score:.1f}, "
+        f"по смыслу {detail.semantic:.3f}{answer}; совпали: {matched}; "
+        f"ближе по смыслу: «{detail.semantic_phrasing}»)"
+    )
 
 
 _DECISION_RU: dict[Decision, str] = {
@@ -96,6 +132,11 @@ class MatchResult:
     candidates: list[Candidate]
     explanation: Explanation = field(repr=False, compare=False)
 
+    @property
+    def hybrid(self) -> bool:
+        """Scored with the sentence encoder (scores of different FAQs compare)."""
+        return self.explanation.encoder is not None
+
     def explain(self) -> str:
         return self.explanation.render()
 
@@ -105,7 +146,5 @@ class MatchResult:
             "decision": self.decision,
             "entry_id": self.entry_id,
             "score": round(self.score, 2),
-            "candidates": [
-                {"entry_id": c.entry_id, "score": round(c.score, 2)} for c in self.candidates
-            ],
+            "candidates": [c.as_dict() for c in self.candidates],
         }
