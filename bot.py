@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from collections.abc import Sequence
@@ -23,8 +24,12 @@ from bots.console import chat
 from bots.conversation import Conversation
 from bots.desk import Desk
 from bots.dispatcher import build_dispatcher
+from bots.elsewhere import load_elsewhere
+from bots.encoding import Semantics, load_semantics
 from bots.flood import FloodGuard
 from bots.health import run_check
+from bots.matching import MatchPool
+from bots.menu_words import load_menus
 from bots.reports import print_unanswered
 from bots.runner import (
     follow_chat_migrations,
@@ -80,17 +85,20 @@ def make_dispatcher(settings: Settings, suite: Suite, records: Records, tickets:
         tickets.set_policy(topic.name, topic.queue)
     desk = Desk(tickets, delivery, CandidateStore(settings.faq_candidates_dir))
     return build_dispatcher(
-        suite=suite, conversation=Conversation(suite, records, smalltalk(settings), tickets),
+        suite=suite, conversation=Conversation(
+            suite, records, smalltalk(settings), tickets, pool=MatchPool(),
+            menus=load_menus(suite), elsewhere=load_elsewhere(settings.bots_dir, suite)),
         delivery=delivery, flood=FloodGuard(settings.flood_messages, settings.flood_window),
         desk=desk, tickets=tickets)
 
 
 async def console(settings: Settings, records: Records, tickets: Tickets,
-                  name: str | None) -> int:
+                  name: str | None, semantics: Semantics) -> int:
     names = discover(settings.bots_dir)
     suite = Suite()
     for bot_id, topic_name in enumerate(names, start=1):
-        topic = load_topic(settings, settings.bots_dir, topic_name)
+        topic = await asyncio.to_thread(load_topic, settings, settings.bots_dir, topic_name,
+                                        semantics)
         if topic is not None:
             topic.bot_id, topic.username = bot_id, f"{topic_name}_bot"
             suite.topics[topic_name] = topic
@@ -119,15 +127,16 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             since = utc_now() - timedelta(days=args.days)
             return await print_unanswered(settings, records, args.report_bot, since)
         names = discover(settings.bots_dir)
+        semantics = await asyncio.to_thread(load_semantics, settings)  # one for every bot
         if args.console or not any(settings.bot_token(n) for n in names):
             if not args.console:
                 log.info("no bot token is set (%s): starting the console chat",
                          ", ".join(f"{n.upper()}_BOT_TOKEN" for n in names))
-            return await console(settings, records, tickets, args.bot)
+            return await console(settings, records, tickets, args.bot, semantics)
         stop = stop_on_signals()
         session = make_session(settings)
         try:
-            suite, bots = await start_bots(settings, session)
+            suite, bots = await start_bots(settings, session, semantics)
             if not bots:
                 log.error("no bot could start; see the messages above")
                 return 1

@@ -2,7 +2,9 @@
 
 The new file is validated first; when it is broken the bot keeps serving the previous FAQ and
 the problem is reported. Reading, validating and indexing run in a worker thread so polling
-and replies never wait for them.
+and replies never wait for them. With a sentence encoder the index holds a vector for every
+phrasing: they come from the embedding cache, so a reload encodes only what the editor
+changed.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bots.encoding import EmbeddingProgress
 from faq import FaqEntry, FaqError, FaqFile, Matcher, load_faq
+from faq.embeddings import cache_file
+from faq.semantic import QueryEncoder
 
 log = logging.getLogger(__name__)
 
@@ -27,16 +32,23 @@ class LoadedFaq:
     categories: tuple[str, ...]
 
     @classmethod
-    def read(cls, path: Path) -> LoadedFaq:
+    def read(cls, path: Path, *, encoder: QueryEncoder | None = None,
+             cache_dir: Path | None = None) -> LoadedFaq:
+        """Load and index ``path``; hybrid matching with ``encoder``, the phrasing vectors
+        kept in ``cache_dir`` (None: encoded every time)."""
         mtime_ns = path.stat().st_mtime_ns
         faq = load_faq(path)
         categories: dict[str, None] = {}
         for entry in faq.entries:
             if entry.category:
                 categories.setdefault(entry.category, None)
+        cache = (cache_file(cache_dir, path, encoder.model_id)
+                 if encoder is not None and cache_dir is not None else None)
+        matcher = Matcher(faq, encoder=encoder, cache=cache,
+                          progress=EmbeddingProgress(path.parent.name))
         return cls(
             faq=faq,
-            matcher=Matcher(faq),
+            matcher=matcher,
             mtime_ns=mtime_ns,
             entries={entry.id: entry for entry in faq.entries},
             categories=tuple(categories),
@@ -52,15 +64,23 @@ ReloadErrorHandler = Callable[[str], Awaitable[None]]
 class FaqSource:
     """Holds the current :class:`LoadedFaq` of one bot; ``current`` is never a broken FAQ."""
 
-    def __init__(self, path: Path, loaded: LoadedFaq) -> None:
+    def __init__(self, path: Path, loaded: LoadedFaq, *, encoder: QueryEncoder | None = None,
+                 cache_dir: Path | None = None) -> None:
         self.path = path
         self.current = loaded
+        self.encoder = encoder  # shared by every bot; reloads reuse it and the cache
+        self.cache_dir = cache_dir
         self._failed_mtime_ns: int | None = None
 
     @classmethod
-    def open(cls, path: Path) -> FaqSource:
+    def open(cls, path: Path, *, encoder: QueryEncoder | None = None,
+             cache_dir: Path | None = None) -> FaqSource:
         """Load ``path``; raises :class:`FaqError` (or OSError) when it cannot be served."""
-        return cls(path, LoadedFaq.read(path))
+        loaded = LoadedFaq.read(path, encoder=encoder, cache_dir=cache_dir)
+        return cls(path, loaded, encoder=encoder, cache_dir=cache_dir)
+
+    def _read(self) -> LoadedFaq:
+        return LoadedFaq.read(self.path, encoder=self.encoder, cache_dir=self.cache_dir)
 
     def _changed_mtime(self) -> int | None:
         try:
@@ -77,7 +97,7 @@ class FaqSource:
         if mtime_ns is None:
             return None
         try:
-            loaded = await asyncio.to_thread(LoadedFaq.read, self.path)
+            loaded = await asyncio.to_thread(self._read)
         except FaqError as error:
             problem = "\n".join(str(p) for p in error.problems) or str(error)
         except (OSError, ValueError) as error:
@@ -85,7 +105,11 @@ class FaqSource:
         else:
             self.current = loaded
             self._failed_mtime_ns = None
-            log.info("FAQ %s reloaded: %d entries", self.path, len(loaded.faq.entries))
+            semantic = loaded.matcher.semantic
+            embedded = (f", {semantic.encoded} new phrasings embedded"
+                        if semantic is not None else "")
+            log.info("FAQ %s reloaded: %d entries%s", self.path, len(loaded.faq.entries),
+                     embedded)
             return None
         self._failed_mtime_ns = mtime_ns
         log.error("FAQ %s was changed but is broken; still serving the previous version:\n%s",

@@ -1,11 +1,13 @@
 """``python bot.py --check``: is this installation ready to run? A report for the admin.
 
 Checks, in order: settings (environment and ``.env``), shared content, the database and its
-migrations, then per bot folder its content (texts, ``queue.yaml``, FAQ), its token (getMe)
+migrations, the matching (the sentence encoder loads; how much of the FAQs the embedding
+cache lacks), then per bot folder its content (texts, ``queue.yaml``, FAQ), its token (getMe)
 and its operators' chat (getChat, getChatMember). Nothing is changed: the database is not
-created nor upgraded, no message is sent. Each check is ``ok``, ``warning`` (it runs, but
-probably not as intended) or ``fail`` (it will not run, or not that part); the exit code is 1
-when anything failed. Tokens and database passwords never appear in the report.
+created nor upgraded, nothing is encoded nor cached, no message is sent. Each check is
+``ok``, ``warning`` (it runs, but probably not as intended) or ``fail`` (it will not run, or
+not that part); the exit code is 1 when anything failed. Tokens and database passwords never
+appear in the report.
 """
 
 from __future__ import annotations
@@ -45,9 +47,13 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bots.settings import Settings
 from bots.smalltalk import SmallTalk, SmallTalkError
-from bots.topic import Topic, discover
+from bots.topic import FAQ_FILE, Topic, discover
 from escalation.db import alembic_config
-from faq import FaqError
+from faq import FaqError, FaqFile, load_faq
+from faq.config import HybridConfig
+from faq.embeddings import cache_file, missing
+from faq.encoder import Encoder, load_encoder
+from faq.semantic import embedded_texts
 
 #: Seconds to wait for the database server to accept a connection.
 DB_CONNECT_TIMEOUT: Final = 5.0
@@ -184,6 +190,57 @@ def load_smalltalk(bots_dir: Path) -> Check:
     except SmallTalkError as error:  # names the file and what is wrong
         return Check("smalltalk", Status.FAIL, str(error))
     return Check("smalltalk", Status.OK, f"{path} loads")
+
+
+def _loadable_faqs(bots_dir: Path, names: list[str]) -> dict[Path, FaqFile]:
+    faqs = {}
+    for name in names:
+        path = bots_dir / name / FAQ_FILE
+        try:
+            faqs[path] = load_faq(path)
+        except (FaqError, OSError, ValueError):
+            continue  # reported as that bot's content
+    return faqs
+
+
+def _cache_problem(directory: Path) -> str | None:
+    """Why the bot could not write the embedding cache there (nothing is created)."""
+    target = directory if directory.exists() else _nearest_existing(directory)
+    if not target.is_dir():
+        return f"{target} is not a directory"
+    return None if os.access(target, os.W_OK) else f"{target} is not writable"
+
+
+def _cache_state(encoder: Encoder, directory: Path, faqs: dict[Path, FaqFile]) -> str:
+    answers = HybridConfig().answer_weight > 0  # what Matcher embeds with the defaults
+    texts = {path: embedded_texts(faq, answers=answers) for path, faq in faqs.items()}
+    cold = sum(missing(t, encoder, cache_file(directory, path, encoder.model_id))
+               for path, t in texts.items())
+    if cold == 0:
+        return f"cache warm ({directory})"
+    total = sum(len(set(t)) for t in texts.values())
+    return (f"cache cold ({directory}): {cold} of {total} phrasings are embedded at the next "
+            f"start, progress in its log")
+
+
+def check_matching(settings: Settings, names: list[str]) -> Check:
+    """The sentence encoder loads, and how much of the FAQs the embedding cache lacks (it is
+    counted, not encoded: a cold cache costs the next start time, not this check)."""
+    status = load_encoder(settings.faq_encoder, num_threads=settings.faq_encoder_threads)
+    if status.encoder is None:
+        if settings.faq_encoder == "off":
+            return Check("matching", Status.OK, f"lexical only: {status.problem}")
+        return Check("matching", Status.WARNING,
+                     f"lexical only: {status.problem}; the bots match by words, not meaning")
+    faqs = _loadable_faqs(settings.bots_dir, names)
+    directory = settings.faq_embedding_cache.absolute()
+    head = f"semantic: {status.encoder.model_id}, {len(faqs)} FAQ{'s' * (len(faqs) != 1)}"
+    problem = _cache_problem(directory)
+    if problem is not None:
+        return Check("matching", Status.WARNING,
+                     f"{head}, cache not writable ({problem}): FAQ phrasings are embedded "
+                     f"again at every start; set FAQ_EMBEDDING_CACHE to a writable directory")
+    return Check("matching", Status.OK, f"{head}, {_cache_state(status.encoder, directory, faqs)}")
 
 
 # --- database ------------------------------------------------------------------------------
@@ -445,6 +502,7 @@ async def check(settings: Settings) -> HealthReport:
         asyncio.to_thread(load_smalltalk, settings.bots_dir),
         *(asyncio.to_thread(load_content, settings.bots_dir, n) for n in names))
     database = asyncio.ensure_future(check_database(settings.database_url))
+    matching = asyncio.ensure_future(asyncio.to_thread(check_matching, settings, names))
 
     tokens = {name: settings.bot_token(name) for name in names}
     telegram: list[list[Check]] = []
@@ -467,6 +525,7 @@ async def check(settings: Settings) -> HealthReport:
     smalltalk, *bot_content = await content
     report.add(smalltalk.what, smalltalk.status, smalltalk.message)
     report.extend(await database)
+    report.extend([await matching])
     by_bot = iter(telegram)
     for name, loaded in zip(names, bot_content, strict=True):
         report.extend([loaded])

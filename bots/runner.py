@@ -35,6 +35,7 @@ from aiogram.methods.base import Response
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 
 from bots.desk import Desk
+from bots.encoding import LEXICAL, Semantics
 from bots.faq_source import ReloadErrorHandler
 from bots.polling import BotPoller
 from bots.queue_settings import QueueSettingsError
@@ -76,10 +77,14 @@ def make_session(settings: Settings) -> AiohttpSession:
                           timeout=settings.telegram_timeout)
 
 
-def load_topic(settings: Settings, bots_dir: Path, name: str) -> Topic | None:
+def load_topic(settings: Settings, bots_dir: Path, name: str,
+               semantics: Semantics = LEXICAL) -> Topic | None:
+    """The bot's topic, or None with the reason logged. A cold embedding cache makes this
+    take a while (≈ 20 s for a shipped FAQ, progress in the log): run it off the loop."""
     try:
         return Topic.load(bots_dir, name, operators_chat_id=settings.operators_chat_id(name),
-                          operator_ids=settings.operator_ids(name))
+                          operator_ids=settings.operator_ids(name),
+                          encoder=semantics.encoder, cache_dir=semantics.cache_dir)
     except FaqError as error:
         problems = "\n".join(f"  {p}" for p in error.problems) or f"  {error}"
         log.error("bot %s not started: its FAQ is broken:\n%s", name, problems)
@@ -88,7 +93,8 @@ def load_topic(settings: Settings, bots_dir: Path, name: str) -> Topic | None:
     return None
 
 
-async def start_bots(settings: Settings, session: AiohttpSession) -> tuple[Suite, list[Bot]]:
+async def start_bots(settings: Settings, session: AiohttpSession,
+                     semantics: Semantics = LEXICAL) -> tuple[Suite, list[Bot]]:
     """Topics and bots that can run; each one that cannot is skipped with the reason logged."""
     suite = Suite()
     bots: list[Bot] = []
@@ -97,7 +103,8 @@ async def start_bots(settings: Settings, session: AiohttpSession) -> tuple[Suite
         if token is None:
             log.info("bot %s skipped: %s_BOT_TOKEN is not set", name, name.upper())
             continue
-        topic = load_topic(settings, settings.bots_dir, name)
+        topic = await asyncio.to_thread(load_topic, settings, settings.bots_dir, name,
+                                        semantics)
         if topic is None:
             continue
         bot = Bot(token.get_secret_value(), session=session)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from dotenv import dotenv_values
 from pydantic import Field, SecretStr
@@ -35,6 +36,10 @@ class Settings(BaseSettings):
     bot_messages_per_second: int = Field(default=30, ge=1)
     telegram_timeout: float = Field(default=60.0, gt=0, description="seconds per request")
     retention_days: int = Field(default=90, ge=1, description="keep personal texts this long")
+    faq_encoder: Literal["e5", "off"] = Field(
+        default="e5", description="e5: match by meaning and words; off: by words only")
+    faq_embedding_cache: Path = Path("data/embeddings")
+    faq_encoder_threads: int = Field(default=1, ge=1, le=64)
 
     def bot_value(self, bot: str, key: str) -> str | None:
         """``<BOT>_<KEY>`` from the environment, else from ``.env``; empty counts as unset."""

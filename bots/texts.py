@@ -26,6 +26,12 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
         "escalate": "question_id",
         "ask_person": "question_id",
         "redirect": "topic username",
+        "btn_open_bot": "username",
+        "menu_topic": "example",
+        "menu_category": "category",
+        "offtopic_intro": "topic",
+        "offtopic_recorded": "question_id",
+        "offtopic_where": "where",
         "flood_reply": "seconds",
         "help": "example",
         "ticket_opened": "ticket hours",
@@ -97,9 +103,20 @@ class BotTexts(BaseModel):
     feedback_thanks: str
     not_helpful: str
     redirect: str
+    btn_open_bot: str  # the link button under ``redirect``
+    # a bare topic word ("пособие"): the list of sections, or one section's questions
+    menu_topic: str
+    menu_category: str
+    # an off-topic question escalated with a pointer to another service (bots/elsewhere.yaml):
+    # intro, then the ticket text (or offtopic_recorded without operators), then where
+    offtopic_intro: str
+    offtopic_recorded: str
+    offtopic_where: str
     greeting_reply: str
     thanks_reply: str
     farewell_reply: str
+    acknowledge_reply: str  # "ок", "понятно"
+    person_no_operators: str  # "позовите оператора" when the bot has no operators' chat
     abuse_reply: str
     media_reply: str
     empty_reply: str

@@ -9,6 +9,7 @@ from bots.faq_source import FaqSource
 from bots.queue_settings import load_queue_settings
 from bots.texts import BotTexts, load_texts
 from escalation.tickets import QueuePolicy
+from faq.semantic import QueryEncoder
 
 FAQ_FILE = "faq.yaml"
 
@@ -31,16 +32,18 @@ class Topic:
 
     @classmethod
     def load(cls, bots_dir: Path, name: str, *, operators_chat_id: int | None = None,
-             operator_ids: frozenset[int] = frozenset()) -> Topic:
-        """Read the bot's texts, queue settings and FAQ; raises TextsError,
-        QueueSettingsError, FaqError or OSError if broken."""
+             operator_ids: frozenset[int] = frozenset(), encoder: QueryEncoder | None = None,
+             cache_dir: Path | None = None) -> Topic:
+        """Read the bot's texts, queue settings and FAQ (matched with ``encoder`` when given,
+        its vectors cached in ``cache_dir``); raises TextsError, QueueSettingsError, FaqError
+        or OSError if broken."""
         directory = bots_dir / name
         texts = load_texts(directory)
         queue = load_queue_settings(directory).policy()
         return cls(
             name=name,
             texts=texts,
-            faq=FaqSource.open(directory / FAQ_FILE),
+            faq=FaqSource.open(directory / FAQ_FILE, encoder=encoder, cache_dir=cache_dir),
             operators_chat_id=operators_chat_id,
             queue=queue,
             operator_ids=operator_ids,

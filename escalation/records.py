@@ -320,7 +320,7 @@ class Records:
             Question.outcome == "escalated",
             and_(Question.decision == "escalate", Question.kind != "redirect"),
         )
-        abandoned = and_(Question.decision == "clarify", ~picked)
+        abandoned = and_(Question.decision == "clarify", ~picked, Question.kind != "redirect")
         statement = (
             select(
                 Question.id,

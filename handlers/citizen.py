@@ -30,7 +30,7 @@ from handlers.callbacks import (
     Resolved,
     Show,
 )
-from handlers.render import answer_text, shorten
+from handlers.render import answer_text, shorten, with_elsewhere
 
 OPERATOR_COMMANDS = ("queue", "stats", "ban", "unban")
 
@@ -90,8 +90,14 @@ async def render(outcome: Outcome, topic: Topic, bot: Bot, chat_id: int,
             markup = keyboards.clarify(texts, outcome.question_id, outcome.options)
         case OutcomeKind.REDIRECT:
             assert outcome.redirect_to is not None
+            username = outcome.redirect_to.username or ""
             text = texts.redirect.format(topic=outcome.redirect_to.texts.topic,
-                                         username=outcome.redirect_to.username)
+                                         username=username)
+            markup = keyboards.open_bot(texts, username)
+        case OutcomeKind.MENU:
+            text, markup = menu_view(topic, outcome.category)
+        case OutcomeKind.NO_OPERATORS:
+            text = texts.person_no_operators
         case OutcomeKind.ESCALATE:
             text = texts.escalate.format(question_id=outcome.question_id)
         case OutcomeKind.GREETING:
@@ -100,10 +106,13 @@ async def render(outcome: Outcome, topic: Topic, bot: Bot, chat_id: int,
             text = texts.thanks_reply
         case OutcomeKind.FAREWELL:
             text = texts.farewell_reply
+        case OutcomeKind.ACKNOWLEDGE:
+            text = texts.acknowledge_reply
         case OutcomeKind.ABUSE:
             text = texts.abuse_reply
         case OutcomeKind.EMPTY:
             text = texts.empty_reply
+    text = with_elsewhere(texts, outcome, text)
     await delivery.send_text(bot, chat_id, text, reply_markup=markup)
     if warn:
         await delivery.send_text(bot, chat_id, texts.pii_warning)
@@ -363,6 +372,19 @@ async def show_categories(bot: Bot, chat_id: int, message_id: int | None, topic:
         return
     markup = keyboards.categories(topic.texts, loaded, page)
     await edit_or_send(bot, chat_id, message_id, topic.texts.categories_title, markup, delivery)
+
+
+def menu_view(topic: Topic, category: str | None) -> tuple[str, InlineKeyboardMarkup | None]:
+    """What a bare topic word opens: the questions of ``category``, else the sections."""
+    loaded, texts = topic.faq.current, topic.texts
+    if not loaded.categories:
+        return texts.no_categories, None
+    if category in loaded.categories:
+        index = loaded.categories.index(category)
+        return (texts.menu_category.format(category=category),
+                keyboards.category(texts, loaded.in_category(category), index, 0))
+    return (texts.menu_topic.format(example=texts.example),
+            keyboards.categories(texts, loaded, 0))
 
 
 async def edit_or_send(bot: Bot, chat_id: int, message_id: int | None, text: str,

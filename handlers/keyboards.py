@@ -99,3 +99,9 @@ def clarify(texts: BotTexts, question_id: int, options: list[FaqEntry]) -> Inlin
 
 def ask_person(texts: BotTexts, question_id: int) -> InlineKeyboardMarkup:
     return _column([_button(texts.btn_ask_person, Person(q=question_id))])
+
+
+def open_bot(texts: BotTexts, username: str) -> InlineKeyboardMarkup:
+    """A link button that opens another bot's chat (the cross-bot pointer)."""
+    return _column([InlineKeyboardButton(text=texts.btn_open_bot.format(username=username),
+                                         url=f"https://t.me/{username}")])

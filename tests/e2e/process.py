@@ -10,17 +10,27 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
+from tests.semantic import EMBEDDING_CACHE
+
 ROOT = Path(__file__).resolve().parents[2]
+#: Not inherited from the developer's shell: the tests choose how the bots match.
+MATCHING_CHOICES = frozenset({"FAQ_ENCODER", "FAQ_ENCODER_FAIL"})
 
 
 class BotProcess:
-    """``python bot.py`` with a given environment; its combined output is collected live."""
+    """``python bot.py`` with a given environment; its combined output is collected live.
+
+    The FAQ vectors come from the tests' warm embedding cache unless ``env`` names another
+    (``tests.e2e.conftest.base_env`` names a copy for copied bot folders).
+    """
 
     def __init__(self, env: Mapping[str, str], *, args: tuple[str, ...] = (),
                  cwd: Path = ROOT) -> None:
-        full_env = {k: v for k, v in os.environ.items() if not k.endswith("_BOT_TOKEN")}
+        full_env = {k: v for k, v in os.environ.items()
+                    if not k.endswith("_BOT_TOKEN") and k not in MATCHING_CHOICES}
         full_env.update(env)
         full_env.setdefault("PYTHONUNBUFFERED", "1")
+        full_env.setdefault("FAQ_EMBEDDING_CACHE", str(EMBEDDING_CACHE))
         self._lines: list[str] = []
         self._changed = threading.Condition()
         self.proc = subprocess.Popen(

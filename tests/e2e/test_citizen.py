@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 import yaml
 
-from faq import Matcher, load_faq
+from faq import load_faq
 from tests.e2e.conftest import Running
 from tests.e2e.process import ROOT
+from tests.semantic import shipped_matcher
 
 pytestmark = pytest.mark.e2e
 
@@ -42,7 +43,7 @@ def say(run: Running, bot: Any, user: Any, text: str, count: int = 1) -> list[di
 def buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
     markup = message.get("reply_markup") or {}
     return [(b["text"], b["callback_data"]) for row in markup.get("inline_keyboard", [])
-            for b in row]
+            for b in row if "callback_data" in b]
 
 
 def press(run: Running, bot: Any, user: Any, message: dict[str, Any], label: str,
@@ -115,9 +116,10 @@ def test_question_answered_and_feedback_recorded(running: Running) -> None:
 
 
 def test_clarify_offers_options_and_a_person(running: Running) -> None:
-    matcher = Matcher(PAYMENTS_FAQ)
+    matcher = shipped_matcher("payments")  # the bot process matches with the same encoder
     dev = (ROOT / "tests/data/payments_dev.yaml").read_text(encoding="utf-8")
-    questions = [q["q"] for q in yaml.safe_load(dev)["questions"]]
+    questions = [q["q"] for q in yaml.safe_load(dev)["questions"]
+                 if q["kind"] == "paraphrase"]  # on the bot's topic, in other words
     ambiguous = next((q for q in questions if matcher.match(q).decision == "clarify"), None)
     assert ambiguous is not None, "the dev set has no question the matcher finds ambiguous"
     expected = matcher.match(ambiguous).candidates[:3]
@@ -141,14 +143,63 @@ def test_out_of_scope_question_is_recorded_not_answered(running: Running) -> Non
     assert decision in {"escalate", "clarify"}
 
 
-def test_question_for_the_other_bot_gets_a_pointer(running: Running) -> None:
+def url_buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
+    markup = message.get("reply_markup") or {}
+    return [(b["text"], b["url"]) for row in markup.get("inline_keyboard", []) for b in row
+            if "url" in b]
+
+
+@pytest.mark.parametrize(
+    ("bot", "question", "other"),
+    [("payments", "Можно получить медотвод от прививки", "vaccination_test_bot"),
+     ("payments", "сколько стоит прививка от ковида", "vaccination_test_bot"),
+     ("vaccination", "когда придёт единое пособие", "payments_test_bot")],
+)
+def test_question_for_the_other_bot_gets_a_pointer_with_a_link(
+        running: Running, bot: str, question: str, other: str) -> None:
     user = running.new_user()
-    payments, vaccination = Matcher(PAYMENTS_FAQ), Matcher(VACCINATION_FAQ)
-    question = next(e.question for e in VACCINATION_FAQ.entries
-                    if payments.match(e.question).decision == "escalate"
-                    and vaccination.match(e.question).decision == "answer")
-    [reply] = say(running, running.payments, user, question)
+    [reply] = say(running, getattr(running, bot), user, question)
+    assert f"@{other}" in reply["text"]
+    assert "другой бот" in reply["text"]
+    assert [url for _, url in url_buttons(reply)] == [f"https://t.me/{other}"]
+    assert buttons(reply) == []  # no "did you mean" options
+    assert db_rows(running, "select kind, outcome from questions where text = ?",
+                   question) == [("redirect", f"redirected:{other.removesuffix('_test_bot')}")]
+
+
+def test_another_bots_topic_word_gets_the_pointer(running: Running) -> None:
+    user = running.new_user()
+    [reply] = say(running, running.payments, user, "прививка")
     assert "@vaccination_test_bot" in reply["text"]
+    assert url_buttons(reply) == [("➡️ Перейти в @vaccination_test_bot",
+                                   "https://t.me/vaccination_test_bot")]
+
+
+def test_a_bare_topic_word_opens_the_menu_and_is_not_unanswered(running: Running) -> None:
+    user = running.new_user()
+    [reply] = say(running, running.payments, user, "пособие")
+    categories = {e.category for e in PAYMENTS_FAQ.entries}
+    labels = [t for t, _ in buttons(reply)]
+    assert labels
+    assert set(labels) <= categories | {"Далее »"}
+    assert "Помог ли ответ?" not in reply["text"]
+    assert db_rows(running, "select kind, decision, outcome from questions where text = ?",
+                   "пособие") == [("menu", None, "menu")]
+    # Browsing goes on from there as from /start.
+    press(running, running.payments, user, reply, labels[0], count=0)
+    running.emu.wait_for(lambda: any(
+        e.question[:20] in t for e in PAYMENTS_FAQ.entries for t, _ in buttons(
+            running.emu.message(reply["chat"]["id"], reply["message_id"],
+                                bot=running.payments))))
+
+
+def test_a_section_word_opens_that_sections_questions(running: Running) -> None:
+    user = running.new_user()
+    [reply] = say(running, running.vaccination, user, "QR код")
+    section = [e for e in VACCINATION_FAQ.entries if e.category == "Сертификаты и QR-коды"]
+    assert "Сертификаты и QR-коды" in reply["text"]
+    labels = " ".join(t for t, _ in buttons(reply))
+    assert section[0].question[:20] in labels
 
 
 def test_citizen_talks_to_both_bots(running: Running) -> None:
@@ -163,8 +214,8 @@ def test_citizen_talks_to_both_bots(running: Running) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("Привет!", "Здравствуйте"), ("спасибо большое", "Пожалуйста"),
-     ("да вы там все дебилы", "не рассматриваются")],
+    [("Привет!", "Здравствуйте"), ("спасибо большое", "Пожалуйста"), ("ок", "Хорошо"),
+     ("понятно", "Хорошо"), ("да вы там все дебилы", "не рассматриваются")],
 )
 def test_small_talk_and_abuse_get_short_replies(running: Running, text: str,
                                                  expected: str) -> None:
@@ -172,6 +223,13 @@ def test_small_talk_and_abuse_get_short_replies(running: Running, text: str,
     [reply] = say(running, running.vaccination, user, text)
     assert expected in reply["text"]
     assert db_rows(running, "select decision from questions where text = ?", text) == [(None,)]
+
+
+def test_asking_for_a_person_without_operators_is_told_so(running: Running) -> None:
+    user = running.new_user()
+    [reply] = say(running, running.payments, user, "хочу поговорить с живым человеком")
+    assert "Специалисты в этом чате сейчас не отвечают" in reply["text"]
+    assert buttons(reply) == []
 
 
 def test_media_gets_a_request_for_text_and_caption_is_a_question(running: Running) -> None:

@@ -96,6 +96,11 @@ def nothing_reachable(world: World, tmp: Path) -> dict[str, str]:
 
 
 @scenario
+def encoder_fails(world: World, tmp: Path) -> dict[str, str]:
+    return world.env | {"FAQ_ENCODER_FAIL": "model file damaged"}
+
+
+@scenario
 def invalid_operators_chat_id(world: World, tmp: Path) -> dict[str, str]:
     return world.env | {"PAYMENTS_OPERATORS_CHAT_ID": "операторы"}
 
@@ -176,6 +181,9 @@ def test_all_good_is_exit_0_and_every_check_ok(runs: dict[str, Run]) -> None:
     assert "a card per ticket" in line(out, "payments: operators' chat")
     assert "one topic per ticket" in line(out, "vaccination: operators' chat")
     assert f"at head {head_revision()}" in line(out, "migrations")
+    matching = line(out, "matching")
+    assert "semantic: multilingual-e5-small" in matching
+    assert "2 FAQs, cache warm" in matching
     assert PAYMENTS_TOKEN not in out
     assert VACCINATION_TOKEN not in out
 
@@ -239,6 +247,15 @@ def test_unreachable_database_and_bot_api_fail_clearly(world: World,
     assert token.startswith("[FAIL]")
     assert f"Bot API unreachable at {world.api_down}" in token
     assert PAYMENTS_TOKEN not in out
+
+
+def test_encoder_that_cannot_load_warns_lexical_only(runs: dict[str, Run]) -> None:
+    code, out = runs["encoder_fails"].result()
+    assert code == 0, out  # the bots run, matching by words
+    matching = line(out, "matching")
+    assert matching.startswith("[WARN]"), out
+    assert "lexical only: encoder failure injected: model file damaged" in matching
+    assert out.splitlines()[-1].startswith("OK: "), out
 
 
 def test_invalid_operators_chat_id_names_the_variable(runs: dict[str, Run]) -> None:
