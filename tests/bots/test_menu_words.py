@@ -14,10 +14,6 @@ ROOT = Path(__file__).resolve().parents[2]
 BOTS = ROOT / "bots"
 
 
-@pytest.fixture(scope="module")
-def smalltalk() -> SmallTalk:
-    return SmallTalk.from_file(BOTS / "smalltalk.yaml")
-
 
 @pytest.fixture(scope="module")
 def menus(smalltalk: SmallTalk) -> dict[str, MenuWords]:

@@ -11,10 +11,6 @@ from bots.smalltalk import SmallTalk, SmallTalkKind
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def smalltalk() -> SmallTalk:
-    return SmallTalk.from_file(ROOT / "bots" / "smalltalk.yaml")
-
 
 @pytest.mark.parametrize(
     "text",
