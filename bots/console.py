@@ -104,7 +104,7 @@ async def chat(dispatcher: Dispatcher, suite: Suite, name: str, *,
         line = line.strip()
         if line in {"/quit", "/exit"}:
             break
-        if line.isdigit() and 1 <= int(line) <= len(session.buttons):
+        if line.isascii() and line.isdigit() and 1 <= int(line) <= len(session.buttons):
             _, data, message_id = session.buttons[int(line) - 1]
             update = _callback_update(next(update_ids), data, session._message("", message_id))
         else:

@@ -56,13 +56,18 @@ async def _operator(message: Message, bot: Bot, topic: Topic, gate: OperatorGate
     return None
 
 
+def _is_number(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also accepts «²» and «①», which ``int`` refuses."""
+    return text.isascii() and text.isdigit()
+
+
 async def _ticket_from_command(message: Message, command: CommandObject, topic: Topic,
                                desk: Desk, tickets: Tickets) -> tuple[TicketView | None, str]:
     """``/ban 12 reason`` or ``/ban reason`` as a reply inside a ticket: (ticket, rest)."""
     args = (command.args or "").strip()
     first, _, rest = args.partition(" ")
     number = first.lstrip("№#")
-    if number.isdigit():
+    if _is_number(number):
         ticket = await tickets.get(int(number))
         if ticket is not None and ticket.bot == topic.name:
             return ticket, rest.strip()
@@ -89,7 +94,7 @@ def operator_router() -> Router:
         if await _operator(message, bot, topic, gate, desk) is None:
             return
         args = (command.args or "").strip()
-        days = int(args) if args.isdigit() else DEFAULT_STATS_DAYS
+        days = int(args) if _is_number(args) else DEFAULT_STATS_DAYS
         days = min(max(days, 1), MAX_STATS_DAYS)
         figures = await tickets.stats(topic.name, since=tickets.now() - timedelta(days=days))
         await desk.notice(bot, None, message.chat.id, desk.stats_text(topic, figures, days),

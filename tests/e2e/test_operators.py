@@ -344,6 +344,18 @@ def test_outsiders_and_private_chats_cannot_operate(desk: Desk) -> None:
     assert len(private(d, bot, citizen)) == before
 
 
+def test_stats_with_odd_arguments_answers_once_with_the_default_period(desk: Desk) -> None:
+    d, bot, group = desk, desk.payments, desk.plain
+    for argument, days in (("²", 30), ("①", 30), ("7", 7), ("неделя", 30)):
+        after = count(d, group)
+        reply_in(d, bot, d.op1, group, None, f"/stats {argument}")
+        reply = group_after(d, group, after, "Статистика за")
+        assert f"Статистика за {days} дн." in reply["text"], argument
+        # exactly one answer: the command is not retried after an error
+        stats = [m for m in d.emu.messages(group)[after:] if "Статистика за" in m["text"]]
+        assert len(stats) == 1, argument
+
+
 def test_blocked_citizen_is_reported_to_the_operator(desk: Desk) -> None:
     d, bot, group = desk, desk.payments, desk.plain
     citizen = d.citizen()
