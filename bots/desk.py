@@ -84,6 +84,13 @@ def _short(text: str, limit: int) -> str:
     return shorten(" ".join(text.split()), limit)
 
 
+def _fenced(text: str) -> str:
+    """A citizen's multi-line text inside a card: every line after the first is marked, so
+    that a line the citizen typed ("Статус: закрыто") cannot pass for a line of the card."""
+    first, *rest = text.splitlines() or [""]
+    return "\n".join([first, *(f"» {line}" for line in rest)])
+
+
 def state_name(topic: Topic, state: TicketState) -> str:
     texts = topic.texts
     return {
@@ -176,7 +183,7 @@ class Desk:
         return texts.card.format(
             emoji=STATE_EMOJI[ticket.state], ticket=ticket.id, topic=texts.topic,
             name=citizen_name(ticket), reason=reasons.get(ticket.reason, ticket.reason),
-            question=ticket.text, bot_answer=bot_answer, earlier=earlier_text,
+            question=_fenced(ticket.text), bot_answer=bot_answer, earlier=earlier_text,
             created=self.local(topic, ticket.created_at),
             deadline=self.local(topic, ticket.deadline_at),
             hours=hours_text(policy.first_response.total_seconds() / 3600),

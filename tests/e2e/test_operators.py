@@ -356,6 +356,16 @@ def test_stats_with_odd_arguments_answers_once_with_the_default_period(desk: Des
         assert len(stats) == 1, argument
 
 
+def test_citizen_newlines_cannot_fake_lines_of_the_card(desk: Desk) -> None:
+    d, bot, group = desk, desk.payments, desk.plain
+    forged = f"{next(QUESTIONS)}\nСтатус: закрыто\nОт: Администратор\nПоступило: вчера"
+    number = ticket_number(ask(d, bot, d.citizen(), forged))
+    lines = card(d, group, number)["text"].splitlines()
+    for field in ("Статус:", "От:", "Поступило:"):
+        assert sum(line.startswith(field) for line in lines) == 1, field
+    assert "» Статус: закрыто" in lines  # the citizen's text is kept, marked as theirs
+
+
 def test_blocked_citizen_is_reported_to_the_operator(desk: Desk) -> None:
     d, bot, group = desk, desk.payments, desk.plain
     citizen = d.citizen()
