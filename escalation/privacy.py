@@ -27,6 +27,7 @@ Overlaps are settled in the order card, СНИЛС, ИНН, passport.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -242,7 +243,7 @@ def find_personal_numbers(text: str) -> list[Found]:
 
 
 def has_personal_numbers(text: str) -> bool:
-    return bool(find_personal_numbers(text))
+    return bool(find_personal_numbers(text) or find_personal_numbers(_without_marks(text)))
 
 
 def label(kind: Kind, number: str) -> str:
@@ -252,11 +253,26 @@ def label(kind: Kind, number: str) -> str:
     return LABELS[kind]
 
 
+def _without_marks(text: str) -> str:
+    """Combining marks removed (a stress accent in «па́спорт», marks between digits), so
+    that they cannot hide a number from :func:`find_personal_numbers`."""
+    if text.isascii():
+        return text
+    return "".join(char for char in unicodedata.normalize("NFD", text)
+                   if not unicodedata.combining(char) or char in "\u0306\u0308")
+
+
 def mask(text: str) -> str:
-    """``text`` with every personal number replaced by its :func:`label`."""
+    """``text`` with every personal number replaced by its :func:`label`; combining marks
+    are dropped first when they would hide one."""
     found = find_personal_numbers(text)
     if not found:
-        return text
+        plain = _without_marks(text)
+        found = find_personal_numbers(plain) if plain != text else []
+        if not found:
+            return text
+        text = unicodedata.normalize("NFC", plain)
+        found = find_personal_numbers(text)
     parts = []
     position = 0
     for item in found:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -114,6 +115,7 @@ class Normalizer:
         return Normalizer(self._synonyms, speller)
 
     def analyze(self, text: str) -> Analysis:
+        text = strip_marks(text)
         fixed = fix_layout(text, is_known=morph.is_known, tokenize=tokenize)
         layout_fixed = fixed is not None
         if fixed is None:
@@ -146,6 +148,22 @@ class Normalizer:
 
     def terms(self, text: str) -> Terms:
         return self.analyze(text).terms
+
+
+def strip_marks(text: str) -> str:
+    """Composed characters without combining marks: stress accents («посо́бие», copied from
+    dictionaries) and stray diacritics would split words; «й» and «ё» stay whole."""
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFC", text)
+    if not any(unicodedata.combining(char) for char in decomposed):
+        return decomposed
+    kept = "".join(char for char in unicodedata.normalize("NFD", decomposed)
+                   if not unicodedata.combining(char) or char in _KEPT_MARKS)
+    return unicodedata.normalize("NFC", kept)
+
+
+_KEPT_MARKS = frozenset("\u0306\u0308")  # the breve of «й» and the diaeresis of «ё»
 
 
 def lemmatize_phrase(text: str) -> Terms:

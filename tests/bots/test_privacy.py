@@ -8,6 +8,7 @@ from escalation.privacy import (
     Found,
     Kind,
     find_personal_numbers,
+    has_personal_numbers,
     inn_valid,
     is_masked,
     luhn_valid,
@@ -228,3 +229,14 @@ def test_several_numbers_in_one_message() -> None:
 def test_long_text_of_digits_is_quick() -> None:
     text = " ".join(["1"] * 20_000)
     assert find_personal_numbers(text) == []
+
+
+@pytest.mark.parametrize("marked", [
+    "мой па\u0301спорт 4510 123456, выдан в 2015",  # a stress accent in the cue word
+    "мой паспорт 4\u03015\u030110 123456, выдан в 2015",  # marks between the digits
+])
+def test_combining_marks_do_not_hide_a_passport(marked: str) -> None:
+    assert has_personal_numbers(marked)
+    masked = mask(marked)
+    assert "[паспорт скрыт]" in masked
+    assert "123456" not in masked

@@ -205,3 +205,9 @@ def test_typo_correction_keeps_the_first_letter(mini_matcher: Matcher) -> None:
     assert mini_matcher.speller.correct("укольчик") is None or (
         mini_matcher.speller.correct("укольчик") or ""
     ).startswith("у")
+
+
+def test_stress_accents_and_decomposed_letters_read_as_plain_words() -> None:
+    accented = "Как получить посо\u0301бие на ребе\u0308нка?"  # stress mark; decomposed «ё»
+    assert analyze(accented).terms == analyze("Как получить пособие на ребёнка?").terms
+    assert "й" in analyze("и\u0306од").text  # «й» typed as и + breve stays «й»
