@@ -74,6 +74,8 @@ class OperatorGate:
         except Undeliverable as error:
             log.warning("membership check in %s failed: %s", chat_id, error.reason)
             return False
-        allowed = member.status in MEMBER_STATUSES or bool(getattr(member, "is_member", False))
+        # a restricted member (muted, or with any right taken away) does not operate: an
+        # operator is a full member, an administrator or the creator
+        allowed = member.status in MEMBER_STATUSES
         self._cache[key] = (allowed, now + self.ttl)
         return allowed

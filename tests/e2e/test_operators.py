@@ -356,6 +356,20 @@ def test_stats_with_odd_arguments_answers_once_with_the_default_period(desk: Des
         assert len(stats) == 1, argument
 
 
+def test_a_muted_member_of_the_operators_chat_cannot_operate(desk: Desk) -> None:
+    d, bot, group = desk, desk.payments, desk.plain
+    number = ticket_number(ask(d, bot, d.citizen(), next(QUESTIONS)))
+    ticket_card = card(d, group, number)
+    muted = d.emu.add_user(first_name="Ограниченный")
+    d.emu.set_member(group, muted, "restricted")  # every right taken away
+    after = count(d, group)
+    reply_in(d, bot, muted, group, ticket_card, "Отвечу вместо операторов")
+    assert "только операторам" in group_after(d, group, after, "операторам")["text"]
+    toast = press(d, bot, muted, ticket_card, "Взять", chat=group)
+    assert "только операторам" in toast["text"]
+    assert d.db("SELECT owner_tg_id FROM tickets WHERE id = ?", number) == [(None,)]
+
+
 def test_citizen_newlines_cannot_fake_lines_of_the_card(desk: Desk) -> None:
     d, bot, group = desk, desk.payments, desk.plain
     forged = f"{next(QUESTIONS)}\nСтатус: закрыто\nОт: Администратор\nПоступило: вчера"
