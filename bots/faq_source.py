@@ -102,6 +102,9 @@ class FaqSource:
             problem = "\n".join(str(p) for p in error.problems) or str(error)
         except (OSError, ValueError) as error:
             problem = f"{self.path}: {error}"
+        except Exception as error:  # any failure (MemoryError too): keep the previous FAQ
+            log.exception("FAQ %s: the reload failed unexpectedly", self.path)
+            problem = f"{self.path}: не удалось загрузить FAQ: {type(error).__name__}: {error}"
         else:
             self.current = loaded
             self._failed_mtime_ns = None
@@ -117,8 +120,14 @@ class FaqSource:
         return problem
 
     async def watch(self, interval: float, on_error: ReloadErrorHandler | None = None) -> None:
+        """Reload the file whenever it changes, until cancelled. No failure of a reload or of
+        ``on_error`` ends the watch: it is logged, the previous FAQ stays in service."""
         while True:
             await asyncio.sleep(interval)
-            problem = await self.reload_if_changed()
-            if problem is not None and on_error is not None:
-                await on_error(problem)
+            try:
+                problem = await self.reload_if_changed()
+                if problem is not None and on_error is not None:
+                    await on_error(problem)
+            except Exception:  # the watch must outlive any single failure
+                log.exception("FAQ %s: checking for changes failed; still serving the "
+                              "previous version and watching", self.path)

@@ -104,8 +104,40 @@ def _duplicate_keys(node: yaml.Node, file: str) -> Iterator[Problem]:
             yield from _duplicate_keys(item, file)
 
 
+_NO_REFERENCES = (
+    "ссылки YAML (& и *) не поддерживаются: напишите текст полностью или возьмите его в кавычки"
+)
+
+
+def anchor_problems(text: str, file: str) -> list[Problem]:
+    """One problem for each line holding a YAML anchor (``&name``) or alias (``*name``),
+    found from the parser's events before anything is composed, so nested aliases (a
+    "billion laughs" file) are refused without being expanded. Raises ``yaml.YAMLError`` on
+    a syntax error."""
+    if "&" not in text and "*" not in text:
+        return []  # neither can occur: skip the second parse
+    problems: dict[int | None, Problem] = {}
+    for event in yaml.parse(text, Loader=_BaseLoader):
+        anchor = getattr(event, "anchor", None)
+        mark = event.start_mark
+        line = None if mark is None else mark.line + 1
+        if anchor is None or line in problems:
+            continue
+        alias = isinstance(event, yaml.AliasEvent)
+        kind = f"ссылка '*{anchor}'" if alias else f"якорь '&{anchor}'"
+        problems[line] = Problem(file, line, None, f"{kind} не допускается: {_NO_REFERENCES}")
+    return list(problems.values())
+
+
 def parse_yaml(text: str, file: str) -> YamlDocument:
-    """Parse one YAML document; raise FaqError naming the line on any syntax problem."""
+    """Parse one YAML document; raise FaqError naming the line on any syntax problem or on
+    an anchor or alias (refused before anything is expanded)."""
+    try:
+        references = anchor_problems(text, file)
+    except yaml.YAMLError as exc:
+        raise FaqError([_yaml_problem(file, exc)]) from None
+    if references:
+        raise FaqError(references)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
