@@ -33,6 +33,7 @@ from aiogram.methods import (
 )
 from aiogram.methods.base import Response
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
+from aiogram.utils.token import TokenValidationError, validate_token
 
 from bots.desk import Desk
 from bots.encoding import LEXICAL, Semantics
@@ -93,6 +94,17 @@ def load_topic(settings: Settings, bots_dir: Path, name: str,
     return None
 
 
+def token_problem(name: str, token: str) -> str | None:
+    """Why aiogram would refuse ``token`` before asking Telegram (``Bot(...)`` raises), or
+    None. The reason never contains the token, not even a part of it."""
+    try:
+        validate_token(token)
+    except TokenValidationError:
+        return (f"{name.upper()}_BOT_TOKEN is malformed (expected <digits>:<secret>, as "
+                f"@BotFather gives it, without spaces)")
+    return None
+
+
 async def start_bots(settings: Settings, session: AiohttpSession,
                      semantics: Semantics = LEXICAL) -> tuple[Suite, list[Bot]]:
     """Topics and bots that can run; each one that cannot is skipped with the reason logged."""
@@ -102,6 +114,10 @@ async def start_bots(settings: Settings, session: AiohttpSession,
         token = settings.bot_token(name)
         if token is None:
             log.info("bot %s skipped: %s_BOT_TOKEN is not set", name, name.upper())
+            continue
+        problem = token_problem(name, token.get_secret_value())
+        if problem is not None:
+            log.error("bot %s not started: %s", name, problem)
             continue
         topic = await asyncio.to_thread(load_topic, settings, settings.bots_dir, name,
                                         semantics)

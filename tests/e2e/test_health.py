@@ -24,6 +24,9 @@ from tests.emulator import Emulator
 pytestmark = pytest.mark.e2e
 
 UNKNOWN_TOKEN = "333333:token-the-emulator-does-not-know"
+#: No ``<digits>:`` in front (aiogram refuses it before any request); random letters, so any
+#: piece of it in the report can only have come from the token.
+MALFORMED_TOKEN = "Qx7vLp9ZrW4kTd2N"
 MISSING_CHAT = "-1009999999999"
 DB_PASSWORD = "s3cret-pw"
 
@@ -62,6 +65,11 @@ def all_good(world: World, tmp: Path) -> dict[str, str]:
 @scenario
 def rejected_token(world: World, tmp: Path) -> dict[str, str]:
     return world.env | {"VACCINATION_BOT_TOKEN": UNKNOWN_TOKEN}
+
+
+@scenario
+def malformed_token(world: World, tmp: Path) -> dict[str, str]:
+    return world.env | {"VACCINATION_BOT_TOKEN": MALFORMED_TOKEN}
 
 
 @scenario
@@ -198,6 +206,20 @@ def test_rejected_token_fails_naming_the_bot(runs: dict[str, Run]) -> None:
     assert line(out, "payments: token").startswith("[ OK ]")
     assert UNKNOWN_TOKEN.split(":")[1] not in out
     assert PAYMENTS_TOKEN not in out
+    assert out.splitlines()[-1].startswith("FAILED: 1 of")
+
+
+def test_malformed_token_fails_naming_the_bot_without_printing_it(
+        runs: dict[str, Run]) -> None:
+    code, out = runs["malformed_token"].result()
+    assert code == 1, out
+    token = line(out, "vaccination: token")
+    assert token.startswith("[FAIL]")
+    assert "VACCINATION_BOT_TOKEN is malformed" in token
+    assert line(out, "payments: token").startswith("[ OK ]")
+    assert "Traceback" not in out
+    pieces = [MALFORMED_TOKEN[i:i + 5] for i in range(len(MALFORMED_TOKEN) - 4)]
+    assert [p for p in pieces if p in out] == [], out
     assert out.splitlines()[-1].startswith("FAILED: 1 of")
 
 

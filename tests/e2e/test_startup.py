@@ -20,6 +20,9 @@ pytestmark = pytest.mark.e2e
 
 PAYMENTS_FAQ = load_faq(ROOT / "bots/payments/faq.yaml")
 VACCINATION_FAQ = load_faq(ROOT / "bots/vaccination/faq.yaml")
+#: No ``<digits>:`` in front: aiogram refuses it before asking Telegram. Random letters, so
+#: that any piece of it found in the log can only have come from the token.
+MALFORMED_TOKEN = "Qx7vLp9ZrW4kTd2N"
 CONSOLE_ENV = {"PATH": "/usr/bin:/bin", "FAQ_EMBEDDING_CACHE": str(EMBEDDING_CACHE)}
 
 
@@ -59,6 +62,31 @@ def test_rejected_token_stops_only_that_bot(emu: Emulator, tmp_path: Path) -> No
     finally:
         assert proc.stop() == 0
     assert VACCINATION_TOKEN not in proc.output
+
+
+def pieces_of(secret: str, text: str, size: int = 5) -> list[str]:
+    """Every ``size``-character piece of ``secret`` that ``text`` contains."""
+    return [secret[i:i + size] for i in range(len(secret) - size + 1)
+            if secret[i:i + size] in text]
+
+
+def test_malformed_token_stops_only_that_bot_and_is_never_printed(
+        emu: Emulator, tmp_path: Path) -> None:
+    env = base_env(emu, tmp_path, copy_bot_content(tmp_path / "bots")) | {
+        "PAYMENTS_BOT_TOKEN": PAYMENTS_TOKEN, "VACCINATION_BOT_TOKEN": MALFORMED_TOKEN}
+    proc = BotProcess(env)
+    try:
+        line = proc.wait_for_output("bot vaccination not started")
+        assert " ERROR " in line
+        assert "VACCINATION_BOT_TOKEN is malformed" in line
+        proc.wait_for_output("bot payments runs as @payments_test_bot")
+        _answers_payments(emu, proc)
+        assert proc.proc.poll() is None, proc.output
+    finally:
+        assert proc.stop() == 0, proc.output
+    assert "Traceback" not in proc.output
+    assert pieces_of(MALFORMED_TOKEN, proc.output) == [], proc.output
+    assert PAYMENTS_TOKEN not in proc.output
 
 
 def test_broken_faq_stops_only_that_bot(emu: Emulator, tmp_path: Path) -> None:
