@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from aiogram import Bot
+from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import CreateForumTopic, EditForumTopic, GetChat
 from aiogram.types import InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -27,7 +28,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bots.candidates import CandidateStore
 from bots.topic import Topic
 from escalation import privacy
-from escalation.delivery import Delivery, Undeliverable
+from escalation.delivery import TRANSIENT, Delivery, Undeliverable
 from escalation.states import TicketState
 from escalation.tickets import (
     ClaimResult,
@@ -68,6 +69,28 @@ REFUSALS = {
     "message is too long": "сообщение слишком длинное",
     "message text is empty": "пустое сообщение",
 }
+
+
+# Refusals of the operators' chat itself (not of one card): every card waits for the chat.
+CHAT_REFUSALS = ("forbidden", "chat not found", "not enough rights", "have no rights",
+                 "need administrator rights", "chat_write_forbidden", "not a member",
+                 "was kicked", "group chat was deactivated")
+CARD_RETRY_FIRST = 1.0
+TRANSIENT_CARD_ERRORS = (*TRANSIENT, TelegramRetryAfter)
+
+
+class OperatorsChatUnreachable(Exception):
+    """The operators' chat refuses every card now (e.g. the bot was removed from it)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def chat_refusal(reason: str) -> bool:
+    """Whether Telegram's refusal is about the operators' chat rather than one card."""
+    lowered = reason.lower()
+    return any(needle in lowered for needle in CHAT_REFUSALS)
 
 
 def refusal_reason(reason: str) -> str:
@@ -131,6 +154,8 @@ class Desk:
     _unpaired: dict[int, int] = field(default_factory=dict)
     _paired: asyncio.Condition = field(default_factory=asyncio.Condition)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # Per bot: why its operators' chat refuses ticket cards now (cleared by a posted card).
+    card_alerts: dict[str, str] = field(default_factory=dict)
 
     def stop(self) -> None:
         """Ask the workers to stop after the step they are on."""
@@ -224,13 +249,17 @@ class Desk:
 
     # --- the operators' chat -----------------------------------------------------------------
 
-    async def is_forum(self, bot: Bot, chat_id: int) -> bool:
+    async def is_forum(self, bot: Bot, chat_id: int, *, for_card: bool = False) -> bool:
+        """``for_card``: a chat that refuses the bot raises :class:`OperatorsChatUnreachable`
+        (its card waits) instead of being taken for a plain group."""
         known = self._forum.get(chat_id)
         if known is None:
             try:
                 chat = await self.delivery.call(bot, GetChat(chat_id=chat_id))
                 known = bool(chat.is_forum)
             except Undeliverable as error:
+                if for_card and chat_refusal(error.reason):
+                    raise OperatorsChatUnreachable(error.reason) from error
                 log.warning("operators' chat %s unreachable: %s", chat_id, error.reason)
                 return False
             self._forum[chat_id] = known
@@ -241,7 +270,7 @@ class Desk:
     async def _thread(self, bot: Bot, topic: Topic, ticket: TicketView,
                       chat_id: int) -> int | None:
         """The citizen's forum topic (created when missing), or None in plain mode."""
-        if not await self.is_forum(bot, chat_id):
+        if not await self.is_forum(bot, chat_id, for_card=True):
             return None
         thread = await self.tickets.thread_of(ticket.citizen_id, chat_id)
         if thread:
@@ -250,6 +279,8 @@ class Desk:
             created = await self.delivery.call(
                 bot, CreateForumTopic(chat_id=chat_id, name=self.topic_title(topic, ticket)))
         except Undeliverable as error:
+            if "forbidden" in error.reason.lower():  # not in the chat: not a lack of rights
+                raise OperatorsChatUnreachable(error.reason) from error
             log.warning("cannot create forum topics in %s (%s): plain mode", chat_id,
                         error.reason)
             self._forum[chat_id] = False
@@ -258,24 +289,32 @@ class Desk:
         return created.message_thread_id
 
     async def post_card(self, bot: Bot, topic: Topic, ticket: TicketView) -> bool:
-        """Post the ticket's card (in the citizen's topic in forum mode); False if impossible."""
+        """Post the ticket's card (in the citizen's topic in forum mode); False if this card
+        could not be posted (tried again later). Raises :class:`OperatorsChatUnreachable`
+        when no card can be posted to the chat now (the bot was removed, lost its rights)."""
         chat_id = topic.operators_chat_id
         if chat_id is None:
             return False
         earlier = await self.tickets.earlier(ticket)
         thread = await self._thread(bot, topic, ticket, chat_id)
         text = self.card_text(topic, ticket, earlier)
+        key = f"card:{ticket.id}:{thread or 0}"
+        if self.delivery.outbox is not None:
+            # A refusal is not final for a card: the bot may be back in the chat by now.
+            await self.delivery.outbox.retry_failed(str(bot.id), key)
         async with self._pairing(chat_id):
             try:
                 # One card per ticket, even when posting is retried after a crash.
                 sent = await self.delivery.send_text(
                     bot, chat_id, text, reply_markup=self.card_markup(topic, ticket),
-                    message_thread_id=thread, key=f"card:{ticket.id}:{thread or 0}")
+                    message_thread_id=thread, key=key)
             except Undeliverable as error:
                 if thread is not None and "thread not found" in error.reason.lower():
                     # The topic was deleted by someone: start a new one next time.
                     await self.tickets.save_thread(ticket.citizen_id, chat_id, 0)
                     return False
+                if chat_refusal(error.reason):
+                    raise OperatorsChatUnreachable(error.reason) from error
                 log.error("ticket %d: card not posted to the operators' chat: %s", ticket.id,
                           error.reason)
                 return False
@@ -344,19 +383,55 @@ class Desk:
         """Ask the card worker of ``topic`` to post cards now."""
         self._wakeups.setdefault(topic.name, asyncio.Event()).set()
 
+    async def _post_cards(self, bot: Bot, topic: Topic) -> int:
+        """One pass over the tickets without a card, oldest first; how many still wait.
+
+        A card refused for itself is skipped (the others are not held up by it); when the
+        chat refuses every card, the pass stops there, so that cards are posted in order."""
+        missing = await self.tickets.without_card(topic.name)
+        for index, ticket in enumerate(missing):
+            if self._stopping.is_set():
+                return 0
+            try:
+                posted = await self.post_card(bot, topic, ticket)
+            except (OperatorsChatUnreachable, *TRANSIENT_CARD_ERRORS) as error:
+                reason = (error.reason if isinstance(error, OperatorsChatUnreachable)
+                          else f"{type(error).__name__}: {error}")
+                self._cards_blocked(topic, reason, waiting=len(missing) - index)
+                return len(missing) - index
+            if posted and self.card_alerts.pop(topic.name, None) is not None:
+                log.warning("bot %s: operators' chat %s accepts cards again; posting the "
+                            "%d waiting", topic.name, topic.operators_chat_id,
+                            len(missing) - index)
+        return len(await self.tickets.without_card(topic.name))
+
+    def _cards_blocked(self, topic: Topic, reason: str, *, waiting: int) -> None:
+        """The alert: logged when the operators' chat stops taking cards (and again when the
+        reason changes), kept in :attr:`card_alerts` until a card is posted."""
+        if self.card_alerts.get(topic.name) != reason:
+            log.error("ALERT bot %s: ticket cards cannot be posted to the operators' chat %s "
+                      "(%s); %d waiting, retried until it works — check that the bot is a "
+                      "member of the chat and may post there", topic.name,
+                      topic.operators_chat_id, reason, waiting)
+        self.card_alerts[topic.name] = reason
+
     async def card_worker(self, bot: Bot, topic: Topic, *, interval: float = 30.0) -> None:
-        """Post missing cards, oldest first, until cancelled (restart-safe: reads the DB)."""
+        """Post missing cards, oldest first, until cancelled (restart-safe: reads the DB).
+
+        Cards that cannot be posted are tried again with a backoff capped at ``interval``."""
         event = self._wakeups.setdefault(topic.name, asyncio.Event())
+        delay = 0.0
         while not self._stopping.is_set():
             event.clear()
+            waiting = 0
             try:
-                for ticket in await self.tickets.without_card(topic.name):
-                    if self._stopping.is_set() or not await self.post_card(bot, topic, ticket):
-                        break
+                waiting = await self._post_cards(bot, topic)
             except Exception:
                 log.exception("bot %s: posting ticket cards failed", topic.name)
+                waiting = 1
+            delay = min(interval, max(CARD_RETRY_FIRST, delay * 2)) if waiting else 0.0
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), timeout=interval)
+                await asyncio.wait_for(event.wait(), timeout=delay or interval)
 
     async def relay_in(self, bot: Bot, topic: Topic, ticket: TicketView, *,
                        message_id: int, text: str | None = None, media: bool = False) -> None:

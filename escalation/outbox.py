@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import CursorResult, Table, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from escalation.batching import GroupCommit, Operation, group_commit_of
@@ -146,6 +146,19 @@ class Outbox:
         async with self._sessions.begin() as session:
             await session.execute(
                 update(OutboxMessage).where(OutboxMessage.id == row_id).values(attempts=0))
+
+    async def retry_failed(self, bot: str, key: str) -> bool:
+        """Let a ``failed`` message (and its parts, ``key/...``) be sent again: for refusals
+        that can pass, e.g. a bot removed from a chat and added back. A failed request sent
+        nothing, so the row is pending with no attempt. Whether there was such a row."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.bot == bot, OutboxMessage.status == FAILED,
+                       or_(OutboxMessage.key == key, OutboxMessage.key.startswith(
+                           f"{key}/", autoescape=True)))
+                .values(status=PENDING, attempts=0, error=None))
+        return bool(cast(CursorResult[Any], result).rowcount)
 
     async def failed(self, row_id: int, reason: str) -> None:
         async with self._sessions.begin() as session:
