@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -131,11 +132,11 @@ class HybridConfig:
             msg = "need 0 <= cosine_floor < 1 and 1 <= max_options <= 3"
             raise ValueError(msg)
 
-    def rescale(self, cosine: NDArray[np.float32]) -> NDArray[np.float64]:
+    def rescale(self, cosine: NDArray[np.floating[Any]]) -> NDArray[np.float64]:
         return np.clip((cosine - self.cosine_floor) / (1.0 - self.cosine_floor), 0.0, 1.0)
 
-    def combine(self, *, cosine: NDArray[np.float32], lexical: NDArray[np.float64],
-                answer_cosine: NDArray[np.float32]) -> NDArray[np.float64]:
+    def combine(self, *, cosine: NDArray[np.floating[Any]], lexical: NDArray[np.float64],
+                answer_cosine: NDArray[np.floating[Any]]) -> NDArray[np.float64]:
         """The combined score of every entry (arrays indexed by entry)."""
         total = self.semantic_weight + self.lexical_weight + self.answer_weight
         return (

@@ -152,16 +152,7 @@ class _Ranked:
 def _combined(e: Evidence, config: HybridConfig) -> NDArray[np.float64] | None:
     if e.lexical is None or e.cosine is None or e.answer is None:
         return None
-    total = config.semantic_weight + config.lexical_weight + config.answer_weight
-    return (
-        config.semantic_weight * _rescale(e.cosine, config.cosine_floor)
-        + config.lexical_weight * e.lexical
-        + config.answer_weight * _rescale(e.answer, config.cosine_floor)
-    ) / total
-
-
-def _rescale(cosine: NDArray[np.float64], floor: float) -> NDArray[np.float64]:
-    return np.clip((cosine - floor) / (1.0 - floor), 0.0, 1.0) * 100.0
+    return config.combine(cosine=e.cosine, lexical=e.lexical, answer_cosine=e.answer)
 
 
 def _share(hits: NDArray[np.bool_], group: NDArray[np.bool_]) -> float:
