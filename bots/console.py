@@ -1,15 +1,22 @@
 """Chat with a topic bot in the terminal: the same dispatcher, handlers, FAQ and database.
 
 Only the transport differs: a fake aiogram session turns the bot's requests into printed
-text (buttons become numbered choices) and the person's input into updates.
+text (buttons become numbered choices) and the person's input into updates. FAQ files are
+reloaded when an editor saves them, as in the running bots (:meth:`FaqSource.watch`), so an
+edit can be tried at once. Logs go to ``data/console.log`` (warnings also to the terminal)
+so the conversation stays readable; ``verbose`` brings them all back to the terminal.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import logging
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TextIO, cast
 
 from aiogram import Bot, Dispatcher
@@ -25,6 +32,28 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import CallbackQuery, Chat, InlineKeyboardMarkup, Message, Update, User
 
 from bots.topic import Suite
+
+LOG_FILE = Path("data/console.log")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+RELOAD_INTERVAL = 2.0  # seconds between checks of the FAQ files (the bots' default)
+
+
+def setup_logging(*, verbose: bool, level: str = "INFO", path: Path = LOG_FILE) -> None:
+    """Console chat logging: everything at ``level`` into ``path`` and only warnings and up
+    on stderr; with ``verbose`` everything on stderr, as when the bots run."""
+    if verbose:
+        logging.basicConfig(level=level.upper(), format=LOG_FORMAT, force=True)
+        return
+    terminal = logging.StreamHandler(sys.stderr)
+    terminal.setLevel(logging.WARNING)
+    handlers: list[logging.Handler] = [terminal]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(path, encoding="utf-8"))
+    except OSError:
+        pass  # a read-only folder: warnings still reach the terminal
+    logging.basicConfig(level=level.upper(), format=LOG_FORMAT, handlers=handlers, force=True)
+
 
 CONSOLE_USER = User(id=100, is_bot=False, first_name="Гость", language_code="ru")
 CONSOLE_CHAT = Chat(id=CONSOLE_USER.id, type="private", first_name="Гость")
@@ -87,9 +116,34 @@ def _read_line() -> str | None:
         return None
 
 
+def _reload_notice(out: TextIO, name: str) -> Callable[[str], Awaitable[None]]:
+    async def notice(problem: str) -> None:
+        out.write(f"\n⚠ FAQ бота {name} изменён, но в нём ошибки; бот отвечает по прежней "
+                  f"версии:\n{problem}\n")
+        out.flush()
+
+    return notice
+
+
 async def chat(dispatcher: Dispatcher, suite: Suite, name: str, *,
-               out: TextIO = sys.stdout) -> None:
-    """Talk to bot ``name`` until EOF or /quit."""
+               out: TextIO = sys.stdout, reload_interval: float = RELOAD_INTERVAL) -> None:
+    """Talk to bot ``name`` until EOF or /quit, reloading changed FAQ files meanwhile."""
+    watchers = [
+        asyncio.create_task(topic.faq.watch(reload_interval, _reload_notice(out, topic.name)),
+                            name=f"faq-{topic.name}")
+        for topic in suite.topics.values()
+    ]
+    try:
+        await _converse(dispatcher, suite, name, out)
+    finally:
+        for watcher in watchers:
+            watcher.cancel()
+        for watcher in watchers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
+
+async def _converse(dispatcher: Dispatcher, suite: Suite, name: str, out: TextIO) -> None:
     topic = suite.topics[name]
     assert topic.bot_id is not None
     assert topic.username is not None

@@ -19,7 +19,8 @@ from pathlib import Path
 from bots.encoding import EmbeddingProgress
 from bots.smalltalk import SmallTalkError
 from bots.topic import Suite
-from faq import FaqEntry, FaqError, FaqFile, Matcher, Problem, load_faq
+from faq import FaqEntry, FaqError, FaqFile, Matcher, Problem
+from faq.contacts import load_faq_with_contacts
 from faq.embeddings import Progress, cache_file
 from faq.encoder import Encoder
 from faq.semantic import QueryEncoder
@@ -56,7 +57,7 @@ class Channel:
 def read_directory(path: Path) -> FaqFile:
     """The FAQ file in ``path``; raises :class:`ElsewhereError` with the loader's problems."""
     try:
-        return load_faq(path)
+        return load_faq_with_contacts(path)
     except FaqError as error:
         raise ElsewhereError(str(error), error.problems) from error
 

@@ -1,7 +1,9 @@
 """A bot's FAQ and its matcher, reloaded when an editor changes the file.
 
 The new file is validated first; when it is broken the bot keeps serving the previous FAQ and
-the problem is reported. Reading, validating and indexing run in a worker thread so polling
+the problem is reported. The bot's contacts (``contacts.yaml`` beside the FAQ, see
+:mod:`faq.contacts`) are substituted into the answers, and editing them reloads the FAQ too.
+Reading, validating and indexing run in a worker thread so polling
 and replies never wait for them. With a sentence encoder the index holds a vector for every
 phrasing: they come from the embedding cache, so a reload encodes only what the editor
 changed.
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from bots.encoding import EmbeddingProgress
 from faq import FaqEntry, FaqError, FaqFile, Matcher, load_faq
+from faq.contacts import apply_contacts, contacts_path, load_contacts
 from faq.embeddings import cache_file
 from faq.semantic import QueryEncoder
 
@@ -36,8 +39,8 @@ class LoadedFaq:
              cache_dir: Path | None = None) -> LoadedFaq:
         """Load and index ``path``; hybrid matching with ``encoder``, the phrasing vectors
         kept in ``cache_dir`` (None: encoded every time)."""
-        mtime_ns = path.stat().st_mtime_ns
-        faq = load_faq(path)
+        mtime_ns = stamp(path)
+        faq = apply_contacts(load_faq(path), load_contacts(path))
         categories: dict[str, None] = {}
         for entry in faq.entries:
             if entry.category:
@@ -56,6 +59,13 @@ class LoadedFaq:
 
     def in_category(self, category: str) -> list[FaqEntry]:
         return [e for e in self.faq.entries if e.category == category]
+
+
+def stamp(path: Path) -> int:
+    """Changes whenever the FAQ or its contacts file is saved (sum of their mtimes)."""
+    contacts = contacts_path(path)
+    extra = contacts.stat().st_mtime_ns if contacts.is_file() else 0
+    return path.stat().st_mtime_ns + extra
 
 
 ReloadErrorHandler = Callable[[str], Awaitable[None]]
@@ -84,7 +94,7 @@ class FaqSource:
 
     def _changed_mtime(self) -> int | None:
         try:
-            mtime_ns = self.path.stat().st_mtime_ns
+            mtime_ns = stamp(self.path)
         except OSError:
             return None
         if mtime_ns in (self.current.mtime_ns, self._failed_mtime_ns):

@@ -9,14 +9,17 @@ alternatives) or which new entry to write next. Questions are grouped by the sen
 from __future__ import annotations
 
 import asyncio
+import csv
+import difflib
 import sys
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TextIO
 
 from bots.encoding import LEXICAL, load_semantics
-from bots.runner import load_topic
+from bots.loading import load_topic
 from bots.settings import Settings
 from bots.topic import discover
 from escalation.records import Records, UnansweredItem
@@ -93,12 +96,46 @@ def format_groups(bot: str, groups: list[Group], days_label: str) -> str:
     return "\n".join(lines)
 
 
-async def print_unanswered(settings: Settings, records: Records, bot: str, since: datetime,
-                           out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+CSV_HEADER = ("группа", "вопросов в группе", "вопрос", "причина", "когда",
+              "ближайшая запись", "вопрос записи", "оценка")
+
+
+def write_csv(groups: list[Group], path: Path) -> int:
+    """One row per question, grouped as in the report; UTF-8 with BOM and «;» between
+    columns, so Excel opens it in Russian as is. Returns the number of rows."""
+    rows = 0
+    with path.open("w", encoding="utf-8-sig", newline="") as file:
+        writer = csv.writer(file, delimiter=";")
+        writer.writerow(CSV_HEADER)
+        for number, group in enumerate(groups, start=1):
+            for item in group.items:
+                writer.writerow((
+                    number, len(group.items), item.text, REASONS.get(item.reason, item.reason),
+                    f"{item.created_at:%Y-%m-%d %H:%M}", group.nearest_entry or "",
+                    group.nearest_question, f"{group.nearest_score:.0f}"))
+                rows += 1
+    return rows
+
+
+def unknown_bot(settings: Settings, bot: str) -> str | None:
+    """The error to show when ``bot`` is not one of the bots in ``settings.bots_dir``."""
     names = discover(settings.bots_dir)
-    if bot not in names:
-        known = ", ".join(names) or "ни одного"
-        err.write(f"ошибка: бота «{bot}» нет; боты: {known} (папки в {settings.bots_dir})\n")
+    if bot in names:
+        return None
+    close = difflib.get_close_matches(bot, names, n=1)
+    guess = f" Возможно, имелся в виду «{close[0]}»." if close else ""
+    known = ", ".join(names) or "ни одного (нет папок с faq.yaml)"
+    example = f" Пример: python bot.py unanswered --bot {names[0]}" if names else ""
+    return (f"ошибка: бота «{bot}» нет; боты: {known} (папки с faq.yaml в "
+            f"{settings.bots_dir}).{guess}{example}")
+
+
+async def print_unanswered(settings: Settings, records: Records, bot: str, since: datetime,
+                           out: TextIO = sys.stdout, err: TextIO = sys.stderr, *,
+                           csv_path: Path | None = None) -> int:
+    problem = unknown_bot(settings, bot)
+    if problem is not None:
+        err.write(problem + "\n")
         return 2
     items = await records.unanswered(bot=bot, since=since)
     semantics = await asyncio.to_thread(load_semantics, settings) if items else LEXICAL
@@ -110,4 +147,11 @@ async def print_unanswered(settings: Settings, records: Records, bot: str, since
         return 2
     groups = await asyncio.to_thread(group_unanswered, items, topic.faq.current.matcher)
     out.write(format_groups(bot, groups, f"с {since:%d.%m.%Y}") + "\n")
+    if csv_path is not None:
+        try:
+            rows = await asyncio.to_thread(write_csv, groups, csv_path)
+        except OSError as error:
+            err.write(f"ошибка: не удалось записать {csv_path}: {error.strerror or error}\n")
+            return 2
+        out.write(f"CSV для Excel: {csv_path} (строк: {rows})\n")
     return 0

@@ -82,10 +82,6 @@ class Choice:
     stats: tuple[SetStats, ...]
     tier: int | None  # index into TIERS that was met; None = no setting met the limits
 
-    @property
-    def mean_correct(self) -> float:
-        return statistics.fmean(s.correct for s in self.stats)
-
 
 def samples(matcher: Matcher, items: Sequence[tuple[str, str | None]]) -> list[Sample]:
     """Rank each question once; decisions for any thresholds follow from these numbers."""

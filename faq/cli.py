@@ -21,11 +21,11 @@ from typing import NoReturn, TextIO
 from faq.calibrate import add_calibrate_arguments, run_calibrate
 from faq.candidates import add_arguments as add_candidate_arguments
 from faq.candidates import run as run_candidates
+from faq.contacts import load_faq_with_contacts
 from faq.embeddings import cache_file
 from faq.encoder import Encoder, load_encoder
 from faq.evaluate import as_json, evaluate, render
 from faq.lint import lint_path
-from faq.loader import load_faq
 from faq.matcher import Matcher
 from faq.problems import FaqError, FaqReadError
 from faq.progress import ProgressLine
@@ -100,7 +100,7 @@ class Semantics:
 
     def matcher(self, faq_path: str | Path) -> Matcher:
         """A matcher for ``faq_path`` (FaqError when the file is broken)."""
-        faq = load_faq(faq_path)
+        faq = load_faq_with_contacts(faq_path)
         return Matcher(faq, encoder=self.encoder, cache=self.cache(faq_path),
                        progress=self.progress(faq_path))
 
@@ -120,21 +120,35 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m faq", description="Инструменты редактора FAQ-ботов.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    lint = commands.add_parser("lint", help="проверить FAQ-файлы")
+    lint = commands.add_parser(
+        "lint", help="проверить FAQ-файлы",
+        description="Проверить FAQ-файлы: синтаксис, заглушки, контакты, категории, "
+                    "формулировки, которые бот спутает. Код 0 — ошибок нет, 1 — есть ошибки, "
+                    "2 — файл не прочитать.")
     lint.add_argument("paths", nargs="+", metavar="PATH", help="файлы faq.yaml")
     add_semantic_arguments(lint)
 
-    match = commands.add_parser("match", help="сопоставить вопросы из stdin (по одному в строке)")
+    match = commands.add_parser(
+        "match", help="сопоставить вопросы из stdin (по одному в строке)",
+        description="Решение бота по каждому вопросу из stdin: ответ, уточнение или оператору, "
+                    "с оценками лучшей записи. Пример: python -m faq match --faq "
+                    "bots/payments/faq.yaml < вопросы.txt")
     match.add_argument("--faq", required=True, metavar="PATH", help="файл faq.yaml")
     match.add_argument("--json", action="store_true", help="одна строка JSON на вопрос")
     add_semantic_arguments(match)
 
-    ask = commands.add_parser("ask", help="разобрать один вопрос подробно")
+    ask = commands.add_parser(
+        "ask", help="разобрать один вопрос подробно",
+        description="Как бот поймёт один вопрос: нормализация, лучшие записи и их оценки, "
+                    "решение и текст ответа с подставленными контактами.")
     ask.add_argument("--faq", required=True, metavar="PATH", help="файл faq.yaml")
     ask.add_argument("question", help="вопрос в кавычках")
     add_semantic_arguments(ask)
 
-    ev = commands.add_parser("eval", help="оценить качество на размеченных вопросах")
+    ev = commands.add_parser(
+        "eval", help="оценить качество на размеченных вопросах",
+        description="Доля верных ответов, уточнений и ошибок на размеченных вопросах "
+                    "(tests/data/*.yaml).")
     ev.add_argument("--faq", metavar="PATH", help="файл faq.yaml (по умолчанию — из поля faq:)")
     ev.add_argument("--questions", required=True, metavar="FILE", help="размеченные вопросы")
     ev.add_argument("--json", action="store_true", help="отчёт в JSON")
@@ -144,13 +158,16 @@ def build_parser() -> argparse.ArgumentParser:
                          "работающих ботах (ключ можно повторять; по умолчанию — из поля rivals:)")
     add_semantic_arguments(ev)
 
-    calibrate = commands.add_parser("calibrate", help="подобрать пороги по размеченным вопросам")
+    calibrate = commands.add_parser(
+        "calibrate", help="подобрать пороги по размеченным вопросам",
+        description="Подобрать пороги ответа и уточнения по размеченным вопросам.")
     add_calibrate_arguments(calibrate)
     add_semantic_arguments(calibrate)
 
     candidates = commands.add_parser(
-        "candidates", help="ответы операторов, отмеченные «В FAQ», как записи"
-    )
+        "candidates", help="ответы операторов, отмеченные «В FAQ», как записи",
+        description="Ответы операторов, отмеченные кнопкой «В FAQ», в виде готовых записей "
+                    "FAQ для редактора.")
     add_candidate_arguments(candidates)
     return parser
 
@@ -168,7 +185,7 @@ def _load_matcher(path: str, semantics: Semantics | None = None) -> Matcher:
     try:
         if semantics is not None:
             return semantics.matcher(path)
-        return Matcher(load_faq(path))
+        return Matcher(load_faq_with_contacts(path))
     except FaqReadError:
         raise
     except FaqError as exc:

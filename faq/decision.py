@@ -6,7 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from faq.config import HybridConfig, MatcherConfig
-from faq.results import Candidate, Decision
+from faq.results import Candidate, Decision, MatchResult
+
+# Reason of a verdict taken by the exact-wording rule (docs/editors.md): the normalised message
+# equals a normalised question or alternative of exactly one entry. Routing reads it too.
+EXACT_REASON = "вопрос дословно совпадает с формулировкой записи"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,3 +89,16 @@ def decide_hybrid(ranked: Sequence[Candidate], config: HybridConfig) -> Verdict:
         reason = (f"оценка {s1:.1f}, но '{ranked[1].entry_id}' отстаёт всего на {lead:.1f} "
                   f"(нужно {config.clarify_margin:.1f}): спросим, что имелось в виду")
     return Verdict("clarify", None, options, reason)
+
+
+def exact_verdict(entry_id: str, ranked: Sequence[Candidate]) -> Verdict:
+    """Answer with the entry one of whose phrasings the message repeats (after normalising):
+    an editor who adds a citizen's wording as an alternative gets exactly that question
+    answered, whatever the scores."""
+    reason = f"{EXACT_REASON} '{entry_id}' (после нормализации): отвечаем этой записью"
+    return Verdict("answer", entry_id, list(ranked[:3]), reason)
+
+
+def is_exact(result: MatchResult) -> bool:
+    """Whether ``result`` was decided by :func:`exact_verdict`."""
+    return result.decision == "answer" and result.explanation.reason.startswith(EXACT_REASON)

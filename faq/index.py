@@ -9,8 +9,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
+from numpy.typing import NDArray
+
 from faq import lexicon
-from faq.ngrams import NgramModel
+from faq.ngrams import GramCache, NgramModel
 from faq.normalize import Normalizer, lemmatize_phrase
 from faq.schema import FaqFile
 from faq.synonyms import Terms
@@ -96,20 +99,23 @@ class Index:
         self.row_postings: dict[str, tuple[int, ...]] = _postings(
             row.term_set for row in self.rows
         )
-        self.phrasing_postings = _postings(phrasing_terms)
-        self.answer_postings = _postings(answer_terms)
+        # entry numbers as arrays: a question's terms add their weight to every entry at once
+        self.phrasing_postings = _entry_arrays(_postings(phrasing_terms))
+        self.answer_postings = _entry_arrays(_postings(answer_terms))
         documents: list[list[tuple[Terms, float]]] = [[] for _ in faq.entries]
         for number, _, _, analysis in phrasings:
             documents[number].append((analysis.terms, 1.0))
         for number, analysis in enumerate(answers):
             documents[number].append((analysis.terms, ngram_answer_weight))
-        self.ngrams = NgramModel(documents, ngram_size)
-        self.row_ngrams = NgramModel([[(row.terms, 1.0)] for row in self.rows], ngram_size)
+        counts: GramCache = {}  # each phrasing's n-grams are counted once for all three uses
+        self.ngrams = NgramModel(documents, ngram_size, counts)
+        self.row_ngrams = NgramModel([[(row.terms, 1.0)] for row in self.rows], ngram_size,
+                                     counts)
         self.entry_rows: list[list[int]] = [[] for _ in faq.entries]
         for number, row in enumerate(self.rows):
             self.entry_rows[row.entry].append(number)
         self.median_row_ngram_norm = (
-            statistics.median(self.ngrams.norm_of(row.terms) for row in self.rows)
+            statistics.median(self.ngrams.norm_of(row.terms, counts) for row in self.rows)
             if self.rows
             else 1.0
         )
@@ -154,6 +160,10 @@ def _postings(documents: Iterable[Iterable[str]]) -> dict[str, tuple[int, ...]]:
         for term in terms:
             postings[term].append(number)
     return {term: tuple(numbers) for term, numbers in postings.items()}
+
+
+def _entry_arrays(postings: dict[str, tuple[int, ...]]) -> dict[str, NDArray[np.intp]]:
+    return {term: np.array(numbers, dtype=np.intp) for term, numbers in postings.items()}
 
 
 def _idf(total: int, count: int) -> float:

@@ -173,6 +173,9 @@ def _message(error: ErrorDetails, loc: Loc, value: Any) -> str:
         kind = "string_type"
     if kind == "string_type":
         if value is None:
+            if _required(loc):
+                return (f"{label} пусто, а без него запись не работает: напишите текст после "
+                        "двоеточия (длинный — блоком «|» с новой строки, с отступом)")
             return f"{label} пусто: напишите текст после двоеточия или удалите ключ"
         return f"{label} должно быть текстом, а не {input_kind(value)}{quote_hint}"
     if kind == "string_pattern_mismatch":
@@ -194,6 +197,14 @@ def _message(error: ErrorDetails, loc: Loc, value: Any) -> str:
         context = error.get("ctx") or {}
         return f"{label}: {context.get('error', error['msg'])}"
     return f"{label}: {error['msg']}"
+
+
+def _required(loc: Loc) -> bool:
+    """Whether the key at ``loc`` must be there (removing it would be another error)."""
+    if not loc or not isinstance(loc[-1], str):
+        return False
+    field = _model_for(loc).model_fields.get(loc[-1])
+    return field is not None and field.is_required()
 
 
 def _structure_message(loc: Loc, value: Any) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from faq.config import HybridConfig, MatcherConfig
-from faq.decision import Verdict, decide, decide_hybrid
+from faq.decision import Verdict, decide, decide_hybrid, exact_verdict
 from faq.embeddings import Progress
 from faq.encoder import Encoder
 from faq.index import Index
@@ -74,6 +74,7 @@ class Matcher:
         ]
         self.speller = Speller([*self.index.vocabulary_words, *synonym_words])
         self._normalizer = Normalizer(synonyms, self.speller.correct)
+        self.exact = _exact_phrasings(faq, self._normalizer)
         # Citizens repeat themselves: identical normalised questions are ranked once. The
         # cached function holds the index, not the matcher: no reference cycle, so a matcher
         # replaced by a reload is freed at once (the bot freezes what start-up loaded out of
@@ -96,16 +97,24 @@ class Matcher:
         return list(self._ranked(terms))
 
     def match(self, question: str, *, config: MatcherConfig | None = None,
-              hybrid: HybridConfig | None = None) -> MatchResult:
+              hybrid: HybridConfig | None = None, exact: bool = True) -> MatchResult:
+        """Answer, clarify or escalate. A question that repeats a phrasing of exactly one
+        entry (after normalising) is answered with it; ``exact=False`` decides on the scores
+        alone, as for any other wording (lint uses it to judge paraphrases)."""
         analysis = self.analyze(question)
         if config is None or config == self.config:
             ranked = list(self._ranked(analysis.terms))
         else:
             ranked = rank(self.index, analysis.terms, config)
         if self.semantic is None:
-            return self.result(question, analysis, ranked, config)
+            return self.result(question, analysis, ranked, config, exact=exact)
         return self.hybrid_result(question, analysis, ranked, self.semantic_scores(analysis),
-                                  hybrid)
+                                  hybrid, exact=exact)
+
+    def exact_entry(self, analysis: Analysis) -> str | None:
+        """The entry whose question or alternative normalises to the same text, if one."""
+        number = self.exact.get(analysis.normalized) if analysis.terms else None
+        return None if number is None else self.index.entry_ids[number]
 
     def encoder_text(self, analysis: Analysis) -> str:
         """What the encoder reads: the citizen's words, retyped when the layout was wrong."""
@@ -123,7 +132,7 @@ class Matcher:
 
     def hybrid_result(self, question: str, analysis: Analysis, ranked: list[EntryScore],
                       scores: SemanticScores | None,
-                      hybrid: HybridConfig | None = None) -> MatchResult:
+                      hybrid: HybridConfig | None = None, *, exact: bool = True) -> MatchResult:
         """Combine lexical and semantic evidence for every entry and decide."""
         hybrid = hybrid or self.hybrid
         lexical = {item.entry: item for item in ranked}
@@ -139,7 +148,7 @@ class Matcher:
             order = [int(e) for e in np.argsort(-combined, kind="stable")[:KEPT_CANDIDATES]]
             candidates = [Candidate(ids[e], float(combined[e]), float(lex[e]),
                                     float(scores.phrasing[e])) for e in order]
-        verdict = decide_hybrid(candidates, hybrid)
+        verdict = self._exact(analysis, candidates, exact) or decide_hybrid(candidates, hybrid)
         top = tuple(self._hybrid_detail(entry, candidate, lexical, scores)
                     for entry, candidate in zip(order[:EXPLAINED], candidates, strict=False))
         return self._finish(question, analysis, candidates, verdict, top)
@@ -168,14 +177,21 @@ class Matcher:
         analysis: Analysis,
         ranked: list[EntryScore],
         config: MatcherConfig | None = None,
+        *,
+        exact: bool = True,
     ) -> MatchResult:
         """Decide on already ranked scores (calibration re-decides without re-ranking)."""
         config = config or self.config
         ids = self.index.entry_ids
         candidates = [Candidate(ids[item.entry], item.score) for item in ranked]
-        verdict = decide(candidates, config)
+        verdict = self._exact(analysis, candidates, exact) or decide(candidates, config)
         top = tuple(self._detail(item) for item in ranked[:EXPLAINED])
         return self._finish(question, analysis, candidates, verdict, top)
+
+    def _exact(self, analysis: Analysis, candidates: list[Candidate],
+               enabled: bool) -> Verdict | None:
+        entry_id = self.exact_entry(analysis) if enabled else None
+        return None if entry_id is None else exact_verdict(entry_id, candidates)
 
     def _finish(self, question: str, analysis: Analysis, candidates: list[Candidate],
                 verdict: Verdict, top: tuple[CandidateDetail, ...]) -> MatchResult:
@@ -224,3 +240,15 @@ def _sentences(text: str) -> list[str]:
     """The first sentences of a long message that are long enough to carry a question."""
     parts = [part.strip() for part in _SENTENCE_END.split(text)]
     return [part for part in parts if len(part) >= MIN_SENTENCE_CHARS][:MAX_SENTENCES]
+
+
+def _exact_phrasings(faq: FaqFile, normalizer: Normalizer) -> dict[str, int | None]:
+    """Normalised phrasing → entry number; None when phrasings of two entries normalise alike
+    (lint reports those: such a wording cannot pick an entry)."""
+    exact: dict[str, int | None] = {}
+    for number, entry in enumerate(faq.entries):
+        for text in entry.phrasings:
+            key = normalizer.analyze(text[:MAX_QUESTION_CHARS]).normalized
+            if key:
+                exact[key] = number if exact.get(key, number) == number else None
+    return exact

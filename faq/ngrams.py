@@ -22,6 +22,9 @@ UNSEEN = -1  # id of every n-gram the documents never contain
 _SCAN_FACTOR = 8  # scan a document up to this many times the question's size
 
 
+GramCache = dict[Terms, Counter[str]]  # term sequence → its n-gram counts, for one size
+
+
 def grams(terms: Iterable[str], size: int) -> Counter[str]:
     counts: Counter[str] = Counter()
     for term in terms:
@@ -31,17 +34,30 @@ def grams(terms: Iterable[str], size: int) -> Counter[str]:
     return counts
 
 
+def cached_grams(terms: Terms, size: int, cache: GramCache | None) -> Counter[str]:
+    """:func:`grams`, computed once per distinct term sequence when a ``cache`` is given
+    (an index counts each phrasing's n-grams for two models and a median: once is enough).
+    The counts are shared: read them, never change them."""
+    if cache is None:
+        return grams(terms, size)
+    counts = cache.get(terms)
+    if counts is None:
+        counts = cache[terms] = grams(terms, size)
+    return counts
+
+
 class NgramModel:
     """One TF-IDF vector (unit length) per document; documents are weighted term bags."""
 
-    def __init__(self, documents: Sequence[Sequence[tuple[Terms, float]]], size: int) -> None:
+    def __init__(self, documents: Sequence[Sequence[tuple[Terms, float]]], size: int,
+                 cache: GramCache | None = None) -> None:
         self.size = size
         self.ids: dict[str, int] = {}
         bags: list[dict[int, float]] = []
         for parts in documents:
             bag: dict[int, float] = {}
             for terms, weight in parts:
-                for gram, count in grams(terms, size).items():
+                for gram, count in cached_grams(terms, size, cache).items():
                     gram_id = self.ids.setdefault(gram, len(self.ids))
                     bag[gram_id] = bag.get(gram_id, 0.0) + weight * count
             bags.append(bag)
@@ -68,11 +84,11 @@ class NgramModel:
         norm = math.sqrt(sum(value * value for value in vector.values())) or 1.0
         return {gram: value / norm for gram, value in vector.items()}
 
-    def query(self, terms: Terms) -> tuple[Vector, float]:
+    def query(self, terms: Terms, cache: GramCache | None = None) -> tuple[Vector, float]:
         """The question's weighted vector (known n-grams only) and its full norm."""
         vector: Vector = {}
         squares = 0.0
-        for gram, count in grams(terms, self.size).items():
+        for gram, count in cached_grams(terms, self.size, cache).items():
             gram_id = self.ids.get(gram, UNSEEN)
             idf = self.idf[gram_id] if gram_id != UNSEEN else self.unknown_idf
             value = (1 + math.log1p(count)) * idf
@@ -81,8 +97,8 @@ class NgramModel:
                 vector[gram_id] = value
         return vector, math.sqrt(squares)
 
-    def norm_of(self, terms: Terms) -> float:
-        return self.query(terms)[1]
+    def norm_of(self, terms: Terms, cache: GramCache | None = None) -> float:
+        return self.query(terms, cache)[1]
 
     def similarity(self, query: Vector, norm: float, document: int) -> float:
         """Cosine, except that ``norm`` may be capped for long messages (result ≤ 1)."""

@@ -111,9 +111,6 @@ class Normalizer:
     def synonyms(self) -> SynonymTable:
         return self._synonyms
 
-    def with_speller(self, speller: Speller | None) -> Normalizer:
-        return Normalizer(self._synonyms, speller)
-
     def analyze(self, text: str) -> Analysis:
         text = strip_marks(text)
         fixed = fix_layout(text, is_known=morph.is_known, tokenize=tokenize)

@@ -14,12 +14,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from faq.config import HybridConfig
+from faq.decision import is_exact
 from faq.results import MatchResult
 
 
 def route(local: MatchResult, rivals: Mapping[str, MatchResult],
           config: HybridConfig) -> str | None:
-    """The name of the rival that takes the question, or None to keep it here."""
+    """The name of the rival that takes the question, or None to keep it here. A question
+    that repeats a phrasing of this FAQ word for word stays here."""
+    if is_exact(local):
+        return None
     best: tuple[float, str] | None = None
     for name, rival in rivals.items():
         if not _takes(local, rival, config):
@@ -30,6 +34,8 @@ def route(local: MatchResult, rivals: Mapping[str, MatchResult],
 
 
 def _takes(local: MatchResult, rival: MatchResult, config: HybridConfig) -> bool:
+    if is_exact(rival) and local.decision != "answer":
+        return True  # the other FAQ has this very wording and this one has no answer
     if not (local.hybrid and rival.hybrid):
         return local.decision == "escalate" and rival.decision == "answer"
     return rival.score >= config.option_floor and (

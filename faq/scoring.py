@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from faq import morph
@@ -97,40 +98,40 @@ class _Scorer:
         floor_weight = self.config.specific_factor * index.median_row_weight
         specificity = min(1.0, full_weight / floor_weight) if floor_weight > 0 else 1.0
         known: dict[str, float] = {}
-        coverage: dict[int, float] = defaultdict(float)
-        answer: dict[int, float] = defaultdict(float)
+        # Per entry, in arrays: each term adds its weight to its entries in the same order as
+        # a loop over the postings would, so the sums are the same to the last bit.
+        size = len(index.entry_ids)
+        covered, coverage = np.zeros(size, dtype=bool), np.zeros(size)
+        answered, answer = np.zeros(size, dtype=bool), np.zeros(size)
         for term in query:
             weight = index.weights.get(term)
             if weight is None:
                 continue
             known[term] = weight
-            for entry in index.phrasing_postings.get(term, ()):
-                coverage[entry] += weight
-            for entry in index.answer_postings.get(term, ()):
-                answer[entry] += weight
-        for entry in self.excluded_entries & coverage.keys():
-            coverage[entry] = self._coverage_without_excluded(entry, query)
+            entries = index.phrasing_postings.get(term)
+            if entries is not None:
+                coverage[entries] += weight
+                covered[entries] = True
+            entries = index.answer_postings.get(term)
+            if entries is not None:
+                answer[entries] += weight
+                answered[entries] = True
+        for entry in self.excluded_entries:
+            if covered[entry]:
+                coverage[entry] = self._coverage_without_excluded(entry, query)
         # Stage 1: the entries whose words cover most of the question (all of them in a
         # normal FAQ); stage 2 looks for the best phrasing only among those.
-        candidates = coverage.keys() | answer.keys()
+        candidates = np.flatnonzero(covered | answered)
         if len(candidates) > self.config.candidate_pool:
-            row_and_cov = self.w_row + self.w_cov
-            # (−score, entry) tuples compare in C: best score first, ties to the lower entry
-            w_ans = self.w_ans
-            candidates = {
-                entry
-                for _, entry in heapq.nsmallest(
-                    self.config.candidate_pool,
-                    (
-                        (-(row_and_cov * coverage.get(e, 0.0) + w_ans * answer.get(e, 0.0)), e)
-                        for e in candidates
-                    ),
-                )
-            }
+            # best score first, ties to the lower entry
+            key = -((self.w_row + self.w_cov) * coverage[candidates]
+                    + self.w_ans * answer[candidates])
+            candidates = candidates[np.lexsort((candidates, key))[: self.config.candidate_pool]]
         known_terms = known.keys()
         best_row: dict[int, tuple[float, int | None]] = {}
         recall_weight = self.config.recall_weight
-        for entry in candidates:
+        chosen: list[int] = candidates.tolist()
+        for entry in chosen:
             for row in index.entry_rows[entry]:
                 if row in self.exclude:
                     continue
@@ -143,10 +144,12 @@ class _Scorer:
                 if entry not in best_row or lexical > best_row[entry][0]:
                     best_row[entry] = (lexical, row)
         partials: dict[int, _Partial] = {}
-        for entry in candidates:
+        for entry, entry_coverage, entry_answer in zip(
+            chosen, coverage[candidates].tolist(), answer[candidates].tolist(), strict=True
+        ):
             lexical, best = best_row.get(entry, (0.0, None))
-            cov = min(1.0, coverage.get(entry, 0.0) / query_weight)
-            ans = min(1.0, answer.get(entry, 0.0) / query_weight)
+            cov = min(1.0, entry_coverage / query_weight)
+            ans = min(1.0, entry_answer / query_weight)
             cheap = (self.w_row * lexical + self.w_cov * cov + self.w_ans * ans) * self.cheap_scale
             partials[entry] = _Partial(cheap, lexical, cov, ans, best)
         top = heapq.nlargest(

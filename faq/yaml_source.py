@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -55,18 +56,49 @@ _HINTS = (
 )
 
 
-def _yaml_problem(file: str, exc: yaml.YAMLError) -> Problem:
+_KEY_LINE = re.compile(r"^\s*(?:-\s+)?[A-Za-z_]+\s*:(?:\s|$)")
+_UNINDENTED = (
+    "строка без ключа и двоеточия: если это продолжение текста (ответа, вопроса), сдвиньте её "
+    "вправо на тот же отступ, что у строк текста выше; если это новый ключ, поставьте после "
+    "него двоеточие"
+)
+_KEY_TOO_FAR = (
+    "ключ сдвинут правее соседних ключей записи: выровняйте его по ключам выше (id, question, "
+    "answer…)"
+)
+_COLON_IN_TEXT = (
+    "в тексте есть «: », и YAML принял его за новый ключ: возьмите текст в кавычки целиком или "
+    "запишите его блоком «|» с новой строки"
+)
+
+
+def _colon_hint(text: str, mark: yaml.Mark) -> str:
+    """A key (``answer:``) indented too far, or a «: » inside a text."""
+    lines = text.splitlines()
+    source = lines[mark.line] if mark.line < len(lines) else ""
+    key_colon = source.find(":")
+    return _KEY_TOO_FAR if _KEY_LINE.match(source) and key_colon == mark.column else (
+        _COLON_IN_TEXT)
+
+
+def _yaml_problem(file: str, exc: yaml.YAMLError, text: str = "") -> Problem:
+    """A syntax error with the line where the editor must look and what to do there."""
     line: int | None = None
     detail = str(exc)
+    hint: str | None = None
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         line = None if mark is None else mark.line + 1
         detail = " ".join(part for part in (exc.context, exc.problem) if part)
-    hint = next((text for key, text in _HINTS if key in detail), None)
-    message = f"ошибка синтаксиса YAML ({detail})"
-    if hint is not None:
-        message = f"{message}: {hint}"
-    return Problem(file, line, None, message)
+        if "could not find expected ':'" in detail and exc.context_mark is not None:
+            # the stray line is where the scanner began the "key", not where it gave up
+            line, hint = exc.context_mark.line + 1, _UNINDENTED
+        elif "mapping values are not allowed" in detail and exc.problem_mark is not None:
+            hint = _colon_hint(text, exc.problem_mark)
+    hint = hint or next((text for key, text in _HINTS if key in detail), None)
+    if hint is None:
+        return Problem(file, line, None, f"ошибка синтаксиса YAML ({detail})")
+    return Problem(file, line, None, f"ошибка синтаксиса YAML: {hint} ({detail})")
 
 
 def _record_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
@@ -135,7 +167,7 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
     try:
         references = anchor_problems(text, file)
     except yaml.YAMLError as exc:
-        raise FaqError([_yaml_problem(file, exc)]) from None
+        raise FaqError([_yaml_problem(file, exc, text)]) from None
     if references:
         raise FaqError(references)
     loader = _Loader(text)
@@ -150,7 +182,7 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
             raise FaqError(problems)
         data = loader.construct_document(node)
     except yaml.YAMLError as exc:
-        raise FaqError([_yaml_problem(file, exc)]) from None
+        raise FaqError([_yaml_problem(file, exc, text)]) from None
     finally:
         loader.dispose()
     return YamlDocument(data=data, lines=lines)

@@ -30,6 +30,7 @@ def faq_path(tmp_path: Path) -> Path:
     path = tmp_path / "payments" / "faq.yaml"
     path.parent.mkdir()
     shutil.copyfile(BOTS / "payments" / "faq.yaml", path)
+    shutil.copyfile(BOTS / "payments" / "contacts.yaml", path.with_name("contacts.yaml"))
     return path
 
 

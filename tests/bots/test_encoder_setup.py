@@ -56,6 +56,7 @@ def test_a_cold_build_is_shown_and_a_warm_start_is_silent(
     path = tmp_path / "payments" / "faq.yaml"
     path.parent.mkdir()
     shutil.copyfile(ROOT / "bots/payments/faq.yaml", path)
+    shutil.copyfile(ROOT / "bots/payments/contacts.yaml", path.with_name("contacts.yaml"))
     with caplog.at_level(logging.INFO, logger="bots.encoding"):
         LoadedFaq.read(path, encoder=QueryEncoder(HashingEncoder()), cache_dir=tmp_path)
         cold = messages(caplog)

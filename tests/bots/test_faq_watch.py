@@ -76,14 +76,28 @@ async def test_an_alias_bomb_is_rejected_with_file_and_line(faq_path: Path) -> N
     assert source.current.faq.title == NEW_TITLE
 
 
-@pytest.mark.parametrize("error", [MemoryError(), RuntimeError("loader crashed")],
-                         ids=["MemoryError", "RuntimeError"])
-async def test_an_unexpected_reload_error_keeps_the_previous_faq(
-        faq_path: Path, error: BaseException, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
+@pytest.fixture(params=[MemoryError(), RuntimeError("loader crashed")],
+                ids=["MemoryError", "RuntimeError"])
+def error(request: pytest.FixtureRequest) -> BaseException:
+    """What the FAQ loader raises unexpectedly, once."""
+    param: BaseException = request.param
+    return param
+
+
+@pytest.fixture
+def failing_source(faq_path: Path, error: BaseException,
+                   monkeypatch: pytest.MonkeyPatch) -> FaqSource:
+    """The FAQ at ``faq_path``, opened; its next load raises ``error``."""
     source = FaqSource.open(faq_path)
-    previous = source.current
     monkeypatch.setattr(bots.faq_source, "load_faq", failing_once(error))
+    return source
+
+
+async def test_an_unexpected_reload_error_keeps_the_previous_faq(
+        faq_path: Path, error: BaseException, failing_source: FaqSource,
+        caplog: pytest.LogCaptureFixture) -> None:
+    source = failing_source
+    previous = source.current
     good_edit(faq_path)
     with caplog.at_level(logging.ERROR):
         problem = await source.reload_if_changed()
@@ -107,14 +121,10 @@ async def wait_for(condition: Callable[[], bool], task: asyncio.Task[None]) -> N
             await asyncio.sleep(0.01)
 
 
-@pytest.mark.parametrize("error", [MemoryError(), RuntimeError("loader crashed")],
-                         ids=["MemoryError", "RuntimeError"])
 async def test_the_watcher_survives_any_reload_error(
-        faq_path: Path, error: BaseException, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
-    source = FaqSource.open(faq_path)
+        faq_path: Path, failing_source: FaqSource, caplog: pytest.LogCaptureFixture) -> None:
+    source = failing_source
     previous = source.current
-    monkeypatch.setattr(bots.faq_source, "load_faq", failing_once(error))
     reported: list[str] = []
 
     async def on_error(problem: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from faq import FaqFile, Matcher, load_faq
 from faq.candidates import Candidate, format_candidates, read_candidates
 from faq.loader import parse_faq
 
-from .conftest import ROOT
+from .conftest import ROOT, run_faq
 
 PAYMENTS_FAQ = ROOT / "bots" / "payments" / "faq.yaml"
 AT = datetime(2025, 3, 10, 12, 30, tzinfo=UTC)
@@ -60,22 +59,7 @@ def entries_of(output: str) -> list[dict[str, Any]]:
 
 
 def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    completed = subprocess.run(
-        [sys.executable, "-m", "faq", "candidates", *args],
-        capture_output=True,
-        cwd=cwd,
-        timeout=120,
-        check=False,
-        env=None,
-    )
-    result = subprocess.CompletedProcess(
-        completed.args,
-        completed.returncode,
-        completed.stdout.decode("utf-8"),
-        completed.stderr.decode("utf-8"),
-    )
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
+    return run_faq("candidates", *args, cwd=cwd)
 
 
 # --- reading -------------------------------------------------------------------------------------

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.semantic import EMBEDDING_CACHE
 
-from .conftest import DATA, ROOT
+from .conftest import DATA, run_faq
 
 MINI = str(DATA / "mini_faq.yaml")
 
@@ -21,23 +20,8 @@ def run(*args: str, stdin: bytes = b"",
         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """``python -m faq`` as an editor runs it (the sentence encoder on by default), with the
     shared test cache of phrasing vectors instead of ``data/embeddings``."""
-    completed = subprocess.run(
-        [sys.executable, "-m", "faq", *args],
-        input=stdin,
-        capture_output=True,
-        cwd=ROOT,
-        env={**os.environ, "FAQ_EMBEDDING_CACHE": str(EMBEDDING_CACHE), **(env or {})},
-        timeout=120,
-        check=False,
-    )
-    result = subprocess.CompletedProcess(
-        completed.args,
-        completed.returncode,
-        completed.stdout.decode("utf-8"),
-        completed.stderr.decode("utf-8"),
-    )
-    assert "Traceback" not in result.stderr
-    return result
+    return run_faq(*args, stdin=stdin, env={
+        **os.environ, "FAQ_EMBEDDING_CACHE": str(EMBEDDING_CACHE), **(env or {})})
 
 
 def test_lint_clean_file() -> None:

@@ -24,6 +24,12 @@ def problems_of(path: Path) -> list[Problem]:
     return caught.value.problems
 
 
+def the_problem(tmp_path: Path, text: str) -> Problem:
+    """The one problem the loader finds in a FAQ file holding ``text``."""
+    (problem,) = problems_of(write(tmp_path, text))
+    return problem
+
+
 GOOD_ENTRY = """\
   - id: amount
     question: Какой размер выплаты?
@@ -58,8 +64,7 @@ def test_unknown_key_names_file_line_entry_and_suggests_the_fix(tmp_path: Path) 
 
 
 def test_duplicate_ids_point_at_the_second_one(tmp_path: Path) -> None:
-    path = write(tmp_path, "entries:\n" + GOOD_ENTRY + GOOD_ENTRY)
-    (problem,) = problems_of(path)
+    problem = the_problem(tmp_path, "entries:\n" + GOOD_ENTRY + GOOD_ENTRY)
     assert problem.line == 5
     assert problem.entry_id == "amount"
     assert "уже есть в строке 2" in problem.message
@@ -93,36 +98,32 @@ entries:
 
 
 def test_missing_required_key(tmp_path: Path) -> None:
-    path = write(tmp_path, "entries:\n  - id: a\n    question: Вопрос?\n")
-    (problem,) = problems_of(path)
+    problem = the_problem(tmp_path, "entries:\n  - id: a\n    question: Вопрос?\n")
     assert (problem.line, problem.entry_id) == (2, "a")
     assert problem.message == "нет обязательного ключа 'answer'"
 
 
 def test_blank_answer_is_an_error(tmp_path: Path) -> None:
-    path = write(tmp_path, 'entries:\n  - id: a\n    question: Вопрос?\n    answer: "  "\n')
-    (problem,) = problems_of(path)
+    problem = the_problem(tmp_path,
+                          'entries:\n  - id: a\n    question: Вопрос?\n    answer: "  "\n')
     assert problem.line == 4
     assert "'answer' пусто" in problem.message
 
 
 def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
-    path = write(tmp_path, "entries:\n  - id: a\n    question: Что: где: когда?\n")
-    (problem,) = problems_of(path)
+    problem = the_problem(tmp_path, "entries:\n  - id: a\n    question: Что: где: когда?\n")
     assert problem.line == 3
     assert "возьмите текст в кавычки" in problem.message
 
 
 def test_tab_indentation(tmp_path: Path) -> None:
-    path = write(tmp_path, "entries:\n  - id: a\n\tquestion: b\n")
-    (problem,) = problems_of(path)
+    problem = the_problem(tmp_path, "entries:\n  - id: a\n\tquestion: b\n")
     assert problem.line == 3
     assert "табуляция" in problem.message
 
 
 def test_duplicate_yaml_key_is_not_silently_dropped(tmp_path: Path) -> None:
-    path = write(tmp_path, "entries:\n" + GOOD_ENTRY + "    answer: Другой ответ.\n")
-    (problem,) = problems_of(path)
+    problem = the_problem(tmp_path, "entries:\n" + GOOD_ENTRY + "    answer: Другой ответ.\n")
     assert problem.line == 5
     assert "ключ 'answer' повторяется (уже есть в строке 4)" in problem.message
 
