@@ -15,15 +15,15 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from aiogram import Bot
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bots.desk import Desk
+from bots.render import button, keyboard
 from bots.texts import BotTexts
 from bots.topic import Topic
 from escalation.retention import Retention, RetentionReport
 from escalation.tickets import Actor, TicketView
-from handlers.callbacks import Forget
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,12 @@ MAX_CARDS: Final = 50
 FORGOTTEN: Final = "forgotten"
 
 
+class Forget(CallbackData, prefix="fg"):
+    """The citizen confirms (or cancels) /forget: erase their data in this bot."""
+
+    yes: bool
+
+
 @dataclass(frozen=True)
 class Forgotten:
     erased: RetentionReport
@@ -42,10 +48,8 @@ class Forgotten:
 
 
 def confirm_markup(texts: BotTexts) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=texts.btn_forget_yes, callback_data=Forget(yes=True))
-    builder.button(text=texts.btn_forget_no, callback_data=Forget(yes=False))
-    return builder.as_markup()
+    return keyboard([button(texts.btn_forget_yes, Forget(yes=True)),
+                     button(texts.btn_forget_no, Forget(yes=False))])
 
 
 def done_text(texts: BotTexts, forgotten: Forgotten) -> str:
@@ -71,16 +75,17 @@ async def forget_citizen(bot: Bot, topic: Topic, desk: Desk, tg_user_id: int) ->
         if done is None:
             break
         closed.append(done)
-    erased = await Retention(tickets.sessions, clock=tickets.now).forget(topic.name, tg_user_id)
+    erased = await Retention(tickets.sessions, clock=tickets.now).forget(
+        topic.name, tg_user_id, bot_id=bot.id)
     for ticket in closed:
         chat_id = ticket.operators_chat_id or topic.operators_chat_id
         if chat_id is not None:
-            await desk.notice(bot, ticket, chat_id,
-                              topic.texts.op_citizen_forgot.format(ticket=ticket.id),
-                              reply_to=None if ticket.thread_id else ticket.card_message_id,
-                              thread_id=ticket.thread_id)
+            await desk.chat.notice(bot, ticket, chat_id,
+                                   topic.texts.op_citizen_forgot.format(ticket=ticket.id),
+                                   reply_to=None if ticket.thread_id else ticket.card_message_id,
+                                   thread_id=ticket.thread_id)
     # The cards (and forum topic titles) showed the question and the name: show them erased.
     for ticket in await tickets.of_citizen(topic.name, tg_user_id, limit=MAX_CARDS):
         if ticket.card_message_id is not None:
-            await desk.refresh(bot, topic, ticket)
+            await desk.chat.refresh(bot, topic, ticket)
     return Forgotten(erased, [ticket.id for ticket in closed])

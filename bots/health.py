@@ -7,7 +7,8 @@ and its operators' chat (getChat, getChatMember). Nothing is changed: the databa
 created nor upgraded, nothing is encoded nor cached, no message is sent. Each check is
 ``ok``, ``warning`` (it runs, but probably not as intended) or ``fail`` (it will not run, or
 not that part); the exit code is 1 when anything failed. Tokens and database passwords never
-appear in the report.
+appear in the report. The report itself is :mod:`bots.health_report`; the Telegram checks are
+:mod:`bots.health_telegram`.
 """
 
 from __future__ import annotations
@@ -15,45 +16,35 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final, TextIO
 
-from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import (
-    AiogramError,
-    TelegramAPIError,
-    TelegramBadRequest,
-    TelegramForbiddenError,
-    TelegramMigrateToChat,
-    TelegramNetworkError,
-    TelegramNotFound,
-    TelegramUnauthorizedError,
-)
-from aiogram.types import User
-from aiogram.utils.token import TokenValidationError
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from pydantic import SecretStr, ValidationError
+from pydantic import ValidationError
 from sqlalchemy import make_url, pool, text
-from sqlalchemy.engine import URL, Connection
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import ArgumentError, DBAPIError
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
+from bots.health_report import Check, HealthReport, Status
+from bots.health_telegram import check_bot
 from bots.settings import Settings
 from bots.smalltalk import SmallTalk, SmallTalkError
 from bots.topic import FAQ_FILE, Topic, discover
-from escalation.db import alembic_config
+from escalation.db import alembic_config, sqlite_file
+from escalation.inbox import storage_reason
 from faq import FaqError, FaqFile, load_faq
 from faq.config import HybridConfig
 from faq.embeddings import cache_file, missing
 from faq.encoder import Encoder, load_encoder
 from faq.semantic import embedded_texts
+
+__all__ = ["Check", "HealthReport", "Status", "check", "check_database", "run_check"]
 
 #: Seconds to wait for the database server to accept a connection.
 DB_CONNECT_TIMEOUT: Final = 5.0
@@ -61,72 +52,6 @@ DB_CONNECT_TIMEOUT: Final = 5.0
 API_TIMEOUT: Final = 10.0
 #: FAQ problems quoted in a report line; the rest are counted.
 SHOWN_PROBLEMS: Final = 1
-
-
-class Status(StrEnum):
-    OK = "ok"
-    WARNING = "warning"
-    FAIL = "fail"
-
-
-TAGS: Final = {Status.OK: "[ OK ]", Status.WARNING: "[WARN]", Status.FAIL: "[FAIL]"}
-
-
-@dataclass(frozen=True)
-class Check:
-    what: str
-    status: Status
-    message: str
-
-
-@dataclass
-class HealthReport:
-    checks: list[Check] = field(default_factory=list)
-
-    def add(self, what: str, status: Status, message: str) -> None:
-        self.checks.append(Check(what, status, message))
-
-    def extend(self, checks: Iterable[Check]) -> None:
-        self.checks.extend(checks)
-
-    def count(self, status: Status) -> int:
-        return sum(c.status is status for c in self.checks)
-
-    @property
-    def failed(self) -> bool:
-        return self.count(Status.FAIL) > 0
-
-    @property
-    def exit_code(self) -> int:
-        return 1 if self.failed else 0
-
-    def redacted(self, secrets: Iterable[str]) -> HealthReport:
-        """The report with every occurrence of ``secrets`` replaced (a last line of defence:
-        messages are written not to contain them)."""
-        hidden = [s for s in secrets if s]
-
-        def scrub(value: str) -> str:
-            for secret in hidden:
-                value = value.replace(secret, "<hidden>")
-            return value
-
-        return HealthReport([Check(scrub(c.what), c.status, scrub(c.message))
-                             for c in self.checks])
-
-    def lines(self) -> list[str]:
-        width = max((len(c.what) for c in self.checks), default=0)
-        return [f"{TAGS[c.status]} {c.what.ljust(width)}  {c.message}" for c in self.checks]
-
-    def summary(self) -> str:
-        failed, warnings = self.count(Status.FAIL), self.count(Status.WARNING)
-        total = len(self.checks)
-        noted = f", {warnings} warning{'s' * (warnings != 1)}" if warnings else ""
-        if failed:
-            return f"FAILED: {failed} of {total} checks failed{noted}"
-        return f"OK: {total} checks passed{noted}"
-
-    def render(self) -> str:
-        return "\n".join([*self.lines(), self.summary()])
 
 
 # --- settings ------------------------------------------------------------------------------
@@ -246,16 +171,6 @@ def check_matching(settings: Settings, names: list[str]) -> Check:
 # --- database ------------------------------------------------------------------------------
 
 
-def _sqlite_file(url: URL) -> Path | None:
-    """The file of an SQLite URL (as escalation.db sees it); None if in memory or a URI."""
-    if url.get_backend_name() != "sqlite":
-        return None
-    database = url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return Path(database)
-
-
 def _first_line(error: BaseException) -> str:
     """A short reason: the driver's error, not SQLAlchemy's wrapper with SQL and links."""
     cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
@@ -278,10 +193,10 @@ def _upgrade_hint() -> str:
 def migration_check(current: tuple[str, ...], script: ScriptDirectory, head: str) -> Check:
     if current == (head,):
         return Check("migrations", Status.OK, f"at head {head}")
-    if not current:
-        return Check("migrations", Status.FAIL,
-                     f"not initialised: no schema revision, head is {head}; needs upgrade "
-                     f"({_upgrade_hint()})")
+    if not current:  # an empty database: the first start creates the schema
+        return Check("migrations", Status.WARNING,
+                     f"not initialised: no schema revision, head is {head}; the first start "
+                     f"creates it ({_upgrade_hint()})")
     at = ", ".join(current)
     for revision in current:
         try:
@@ -294,6 +209,18 @@ def migration_check(current: tuple[str, ...], script: ScriptDirectory, head: str
                          f"version, or another application's?); head is {head}")
     return Check("migrations", Status.FAIL,
                  f"needs upgrade: at {at}, head is {head} ({_upgrade_hint()})")
+
+
+async def _refuses_writes(connection: AsyncConnection) -> str | None:
+    """Why the database refuses a write (read-only file, full disk), or None: one row is
+    rewritten unchanged and rolled back."""
+    try:
+        await connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
+    except Exception as error:
+        return storage_reason(error)
+    finally:
+        await connection.rollback()
+    return None
 
 
 async def check_database(database_url: str) -> list[Check]:
@@ -325,7 +252,7 @@ async def check_database(database_url: str) -> list[Check]:
                       f"{shown}: cannot use this URL ({_first_line(error)}); use "
                       f"sqlite+aiosqlite:///... or postgresql+asyncpg://...")]
 
-    path = _sqlite_file(url)
+    path = sqlite_file(url)
     if path is not None and not path.exists():
         await engine.dispose()
         folder = _nearest_existing(path.absolute())
@@ -348,6 +275,7 @@ async def check_database(database_url: str) -> list[Check]:
             connected = True
             await connection.execute(text("SELECT 1"))
             current = await connection.run_sync(revisions)
+            refused = await _refuses_writes(connection) if current else None
     except TimeoutError:
         problem = (f"connected, but got no answer to a query within {DB_CONNECT_TIMEOUT * 2:g} s"
                    if connected else
@@ -360,123 +288,13 @@ async def check_database(database_url: str) -> list[Check]:
     finally:
         await engine.dispose()
     where = f" ({path.absolute()})" if path is not None and not path.is_absolute() else ""
+    if refused is not None:
+        return [Check("database", Status.FAIL,
+                      f"{shown}{where} reachable, but refuses writes ({refused}): incoming "
+                      f"updates cannot be stored — free disk space or fix file permissions"),
+                migration_check(current, script, head)]
     return [Check("database", Status.OK, f"{shown}{where} reachable"),
             migration_check(current, script, head)]
-
-
-# --- Telegram ------------------------------------------------------------------------------
-
-
-def _network_problem(error: AiogramError, api_url: str) -> str:
-    reason = error.message if isinstance(error, TelegramAPIError) else str(error)
-    return f"Bot API unreachable at {api_url} ({reason})"
-
-
-async def check_token(bot: Bot, name: str, api_url: str) -> tuple[Check, User | None]:
-    what = f"{name}: token"
-    try:
-        me = await bot.get_me()
-    except TelegramUnauthorizedError:
-        return Check(what, Status.FAIL,
-                     f"token rejected by the Bot API (401 Unauthorized): check "
-                     f"{name.upper()}_BOT_TOKEN"), None
-    except TelegramNotFound:
-        return Check(what, Status.FAIL,
-                     f"token rejected (404 Not Found): check {name.upper()}_BOT_TOKEN and "
-                     f"that {api_url} is a Bot API server"), None
-    except TelegramNetworkError as error:
-        return Check(what, Status.FAIL, _network_problem(error, api_url)), None
-    except TelegramAPIError as error:
-        return Check(what, Status.FAIL, f"getMe failed: {error.message}"), None
-    except AiogramError as error:  # e.g. not JSON: TELEGRAM_API_URL is some other server
-        return Check(what, Status.FAIL,
-                     f"unexpected answer from {api_url} ({type(error).__name__}): is it a Bot "
-                     f"API server?"), None
-    return Check(what, Status.OK, f"@{me.username} (id {me.id})"), me
-
-
-async def check_operators_chat(bot: Bot, me: User, name: str, chat_id: int,
-                               api_url: str) -> Check:
-    what = f"{name}: operators' chat"
-    variable = f"{name.upper()}_OPERATORS_CHAT_ID"
-    try:
-        chat = await bot.get_chat(chat_id)
-        member = await bot.get_chat_member(chat_id, me.id)
-    except TelegramMigrateToChat as error:
-        return Check(what, Status.FAIL,
-                     f"chat {chat_id} became a supergroup: set {variable}="
-                     f"{error.migrate_to_chat_id}")
-    except TelegramForbiddenError:
-        return Check(what, Status.FAIL,
-                     f"bot is not a member of chat {chat_id} (never added, or removed): add "
-                     f"it as an administrator")
-    except TelegramBadRequest as error:
-        if "not found" in error.message.lower():
-            return Check(what, Status.FAIL,
-                         f"chat {chat_id} not found: check {variable} and that the bot was "
-                         f"added to the chat")
-        return Check(what, Status.FAIL, f"chat {chat_id}: {error.message}")
-    except TelegramNetworkError as error:
-        return Check(what, Status.FAIL, _network_problem(error, api_url))
-    except AiogramError as error:
-        return Check(what, Status.FAIL, f"chat {chat_id}: {type(error).__name__}: {error}")
-
-    title = f"«{chat.title}»" if chat.title else str(chat_id)
-    if chat.type not in ("group", "supergroup"):
-        return Check(what, Status.FAIL,
-                     f"chat {chat_id} is a {chat.type} chat, not a group: set {variable} to "
-                     f"the operators' supergroup")
-    kind = "forum" if chat.is_forum else chat.type
-    if member.status in ("left", "kicked"):
-        return Check(what, Status.FAIL,
-                     f"{kind} {title}: bot is not a member ({member.status}): add it as an "
-                     f"administrator")
-    if member.status not in ("administrator", "creator"):
-        if me.can_read_all_group_messages:
-            problem = "bot is not an admin (privacy mode is off, so it sees operators' replies)"
-        else:
-            problem = ("bot is not an admin: it will not see operators' replies unless privacy "
-                       "mode is off (it is on)")
-        if chat.is_forum:
-            problem += "; it cannot create topics either, tickets go as cards"
-        return Check(what, Status.WARNING, f"{kind} {title}: {problem}")
-    if chat.is_forum and not getattr(member, "can_manage_topics", True):
-        return Check(what, Status.WARNING,
-                     f"forum {title}: bot may not manage topics: tickets go as cards, not one "
-                     f"topic per citizen (give it the 'Manage topics' right)")
-    mode = "one topic per ticket" if chat.is_forum else "a card per ticket"
-    return Check(what, Status.OK, f"{kind} {title}: bot is an administrator; {mode}")
-
-
-async def check_bot(session: AiohttpSession, settings: Settings, name: str,
-                    token: SecretStr, duplicate_of: str | None) -> list[Check]:
-    what = f"{name}: token"
-    if duplicate_of is not None:
-        return [Check(what, Status.FAIL,
-                      f"same token as {duplicate_of}: each bot needs its own "
-                      f"({name.upper()}_BOT_TOKEN)")]
-    try:
-        bot = Bot(token.get_secret_value(), session=session)
-    except TokenValidationError:
-        return [Check(what, Status.FAIL,
-                      f"{name.upper()}_BOT_TOKEN is malformed (expected <digits>:<secret>, "
-                      f"as @BotFather gives it)")]
-    token_check, me = await check_token(bot, name, settings.telegram_api_url)
-    checks = [token_check]
-    try:
-        chat_id = settings.operators_chat_id(name)
-    except ValueError:
-        return checks  # reported under settings
-    if me is None:
-        return checks
-    if chat_id is None:
-        checks.append(Check(f"{name}: operators' chat", Status.OK,
-                            f"not set ({name.upper()}_OPERATORS_CHAT_ID): no operator queue, "
-                            f"unanswered questions are only recorded"))
-    else:
-        checks.append(await check_operators_chat(bot, me, name, chat_id,
-                                                 settings.telegram_api_url))
-    return checks
 
 
 # --- the report ----------------------------------------------------------------------------

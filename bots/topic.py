@@ -8,7 +8,7 @@ from pathlib import Path
 from bots.faq_source import FaqSource
 from bots.queue_settings import load_queue_settings
 from bots.texts import BotTexts, load_texts
-from escalation.tickets import QueuePolicy
+from escalation.tickets import QueuePolicy, TicketView
 from faq.semantic import QueryEncoder
 
 FAQ_FILE = "faq.yaml"
@@ -49,15 +49,17 @@ class Topic:
             operator_ids=operator_ids,
         )
 
+    def own(self, ticket: TicketView | None) -> TicketView | None:
+        """``ticket`` if it is this bot's: a button or a command may carry any number (an old
+        button, another bot's ticket, forged data)."""
+        return ticket if ticket is not None and ticket.bot == self.name else None
+
 
 @dataclass
 class Suite:
     """All topic bots that run in this process, for cross-bot pointers."""
 
     topics: dict[str, Topic] = field(default_factory=dict)
-
-    def by_operators_chat(self, chat_id: int) -> list[Topic]:
-        return [t for t in self.topics.values() if t.operators_chat_id == chat_id]
 
     def by_bot_id(self, bot_id: int) -> Topic | None:
         for topic in self.topics.values():

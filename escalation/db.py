@@ -57,8 +57,11 @@ def _is_sqlite(url: URL) -> bool:
     return url.get_backend_name() == "sqlite"
 
 
-def _sqlite_file(url: URL) -> Path | None:
-    """The database file of an SQLite URL, or None for an in-memory database."""
+def sqlite_file(url: URL) -> Path | None:
+    """The database file of an SQLite URL; None for an in-memory or URI database, and for
+    any other database."""
+    if not _is_sqlite(url):
+        return None
     database = url.database
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
@@ -68,7 +71,7 @@ def _sqlite_file(url: URL) -> Path | None:
 def prepare_sqlite_directory(url: str) -> None:
     """Create the directory of an SQLite database file (SQLite creates only the file)."""
     parsed = make_url(url)
-    path = _sqlite_file(parsed) if _is_sqlite(parsed) else None
+    path = sqlite_file(parsed)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -84,7 +87,7 @@ def _build_engine(
         return _create_async_engine(parsed, pool_pre_ping=True, **kwargs)
 
     prepare_sqlite_directory(url)
-    path = _sqlite_file(parsed)
+    path = sqlite_file(parsed)
     single = path is not None and poolclass is None
     if single:
         # One connection per process for a database file. SQLite has one writer at a time:
@@ -215,7 +218,7 @@ async def upgrade_database(url: str) -> None:
 async def current_revision(url: str) -> str | None:
     """The revision the database at ``url`` is at; None if it has never been migrated."""
     parsed = make_url(url)
-    path = _sqlite_file(parsed) if _is_sqlite(parsed) else None
+    path = sqlite_file(parsed)
     if path is not None and not path.exists():
         return None  # do not create an empty database file just to look
     engine = _build_engine(url, foreign_keys=False, poolclass=pool.NullPool)

@@ -13,7 +13,7 @@ from bots.conversation import Conversation
 from bots.flood import FloodGuard, FloodVerdict
 from bots.topic import Suite
 from escalation.delivery import Delivery
-from handlers.citizen import citizen_of
+from handlers.citizen.filters import citizen_of
 
 log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]

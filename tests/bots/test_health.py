@@ -116,10 +116,23 @@ async def test_empty_database_is_not_initialised(tmp_path: Path) -> None:
     database.touch()
     checks = by_what(await health.check_database(sqlite_url(database)))
     assert checks["database"].status is Status.OK
-    assert checks["migrations"].status is Status.FAIL
+    # the first start creates the schema: a warning, as for a missing SQLite file
+    assert checks["migrations"].status is Status.WARNING
     assert "not initialised" in checks["migrations"].message
     assert "upgrade" in checks["migrations"].message
     assert database.stat().st_size == 0
+
+
+async def test_a_database_that_refuses_writes_fails(tmp_path: Path) -> None:
+    database = tmp_path / "bots.sqlite3"
+    await upgrade_database(sqlite_url(database))
+    read_only = f"sqlite+aiosqlite:///file:{database}?mode=ro&uri=true"
+    checks = by_what(await health.check_database(read_only))
+    assert checks["database"].status is Status.FAIL
+    assert "refuses writes" in checks["database"].message
+    assert "readonly" in checks["database"].message
+    writable = by_what(await health.check_database(sqlite_url(database)))
+    assert writable["database"].status is Status.OK
 
 
 async def test_old_revision_needs_upgrade_and_head_is_ok(tmp_path: Path) -> None:

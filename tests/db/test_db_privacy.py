@@ -20,6 +20,7 @@ from escalation.models import Citizen, Question, Ticket, TicketEvent, TicketMess
 from escalation.records import Records
 from escalation.retention import ERASED, Retention, RetentionReport
 from escalation.tickets import Actor, Direction, Operator, Tickets, TicketView
+from tests.db.conftest import record_question
 from tests.fakes import FakeClock
 
 START = datetime(2025, 3, 10, 7, 0, tzinfo=UTC)
@@ -36,11 +37,6 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def records(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> Records:
-    return Records(sessions, clock=clock)
-
-
-@pytest.fixture
 def tickets(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> Tickets:
     return Tickets(sessions, clock=clock)
 
@@ -52,11 +48,10 @@ def retention(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> R
 
 async def ask(records: Records, user: int, text: str, **kwargs: Any) -> int:
     fields: dict[str, Any] = {
-        "display_name": f"Гражданин {user}", "username": f"user{user}", "chat_id": user,
-        "tg_message_id": None, "source": "text", "kind": "faq", "decision": "escalate",
+        "display_name": f"Гражданин {user}", "username": f"user{user}", "decision": "escalate",
         "outcome": "escalated",
     } | kwargs
-    return await records.record_question(bot="payments", tg_user_id=user, text=text, **fields)
+    return await record_question(records, text, user=user, **fields)
 
 
 async def escalate(records: Records, tickets: Tickets, user: int, text: str) -> TicketView:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation.models import Citizen, Question, QuestionEvent
 from escalation.records import QuestionView, Records, UnansweredItem, UnansweredReason
+from tests.db.conftest import record_question
 from tests.fakes import FakeClock
 
 MSK = timezone(timedelta(hours=3))
@@ -25,31 +26,13 @@ def clock() -> FakeClock:
     return FakeClock(START, step=timedelta(seconds=1))
 
 
-@pytest.fixture
-def records(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> Records:
-    return Records(sessions, clock=clock)
-
-
 _MESSAGE_IDS = itertools.count(7)
 
 
-async def ask(
-    records: Records,
-    text: str = "как оплатить?",
-    *,
-    bot: str = "payments",
-    user: int = 100,
-    **kwargs: Any,
-) -> int:
-    fields: dict[str, Any] = {
-        "display_name": "Иван Петров",
-        "username": "ivan",
-        "chat_id": user,
-        "tg_message_id": next(_MESSAGE_IDS),  # each call is another message
-        "source": "text",
-        "kind": "faq",
-    } | kwargs
-    return await records.record_question(bot=bot, tg_user_id=user, text=text, **fields)
+async def ask(records: Records, text: str = "как оплатить?", **kwargs: Any) -> int:
+    # Each call is another message.
+    fields: dict[str, Any] = {"tg_message_id": next(_MESSAGE_IDS)} | kwargs
+    return await record_question(records, text, **fields)
 
 
 async def count(sessions: async_sessionmaker[AsyncSession], model: type[Any]) -> int:

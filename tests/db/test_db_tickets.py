@@ -31,6 +31,7 @@ from escalation.tickets import (
     TicketView,
 )
 from escalation.worktime import WorkSchedule
+from tests.db.conftest import record_question
 from tests.fakes import FakeClock
 
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -65,34 +66,15 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def records(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> Records:
-    return Records(sessions, clock=clock)
-
-
-@pytest.fixture
 def tickets(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> Tickets:
     return Tickets(sessions, policies={"payments": POLICY, "vaccination": POLICY}, clock=clock)
 
 
-async def ask(
-    records: Records,
-    text: str = "Почему мне не пришла выплата?",
-    *,
-    bot: str = "payments",
-    user: int = 100,
-    **kwargs: Any,
-) -> int:
+async def ask(records: Records, text: str = "Почему мне не пришла выплата?",
+              **kwargs: Any) -> int:
     fields: dict[str, Any] = {
-        "display_name": "Иван Петров",
-        "username": "ivan",
-        "chat_id": user,
-        "tg_message_id": 7,
-        "source": "text",
-        "kind": "faq",
-        "decision": "escalate",
-        "outcome": "escalated",
-    } | kwargs
-    return await records.record_question(bot=bot, tg_user_id=user, text=text, **fields)
+        "tg_message_id": 7, "decision": "escalate", "outcome": "escalated"} | kwargs
+    return await record_question(records, text, **fields)
 
 
 async def escalate(

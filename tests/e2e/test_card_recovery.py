@@ -17,15 +17,21 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import PAYMENTS_TOKEN, base_env, copy_bot_content, sqlite_rows
+from tests.e2e.conftest import copy_bot_content, sqlite_rows
+from tests.e2e.helpers import (
+    PAYMENTS_STARTED,
+    bot_lifetime,
+    payments_env,
+    payments_with_operators,
+    ticket_number,
+)
 from tests.e2e.process import BotProcess
-from tests.e2e.test_operators import OFF_TOPIC, escalating, ticket_number
+from tests.e2e.test_operators import OFF_TOPIC, escalating
 from tests.emulator import Emulator
 
 pytestmark = pytest.mark.e2e
 
 QUESTIONS = escalating(OFF_TOPIC)
-STARTED = "bot payments runs as @payments_test_bot"
 CARD = "Обращение № "
 
 
@@ -45,7 +51,7 @@ class Run:
     def restart(self) -> None:
         assert self.proc.stop() == 0, self.proc.output
         self.proc = BotProcess(self.env)
-        self.proc.wait_for_output(STARTED)
+        self.proc.wait_for_output(PAYMENTS_STARTED)
 
     def private(self, user: Any) -> list[dict[str, Any]]:
         return self.emu.messages(user.id, bot=self.bot)
@@ -69,26 +75,16 @@ def first_reply(run: Run, citizen: Any) -> dict[str, Any] | None:
 def run(tmp_path: Path) -> Iterator[Run]:
     emu = Emulator().start()
     bots_dir = copy_bot_content(tmp_path / "bots")
-    bot = emu.add_bot(token=PAYMENTS_TOKEN, username="payments_test_bot")
-    operator = emu.add_user(first_name="Мария", last_name="Операторова")
-    group = emu.add_group("Операторы: выплаты", members={operator.id: "administrator"},
-                          bots=[bot])
-    env = base_env(emu, tmp_path, bots_dir) | {
-        "PAYMENTS_BOT_TOKEN": PAYMENTS_TOKEN,
-        "PAYMENTS_OPERATORS_CHAT_ID": str(group.id),
+    bot, operator, group = payments_with_operators(emu)
+    env = payments_env(emu, tmp_path, bots_dir, group) | {
         # The card worker's backoff is capped at this interval: retries come quickly here.
         "QUEUE_CHECK_INTERVAL": "0.5",
     }
     proc = BotProcess(env)
     state = Run(emu, env, proc, bot, group, operator, itertools.count(1))
-    try:
-        proc.wait_for_output(STARTED)
+    with bot_lifetime(emu, state):
+        proc.wait_for_output(PAYMENTS_STARTED)
         yield state
-        emu.assert_no_violations()
-    finally:
-        code = state.proc.stop()
-        emu.stop()
-    assert code == 0, state.proc.output
 
 
 @pytest.mark.parametrize("restart", [False, True], ids=["re-added", "restarted-then-re-added"])

@@ -12,6 +12,7 @@ import yaml
 
 from faq import load_faq
 from tests.e2e.conftest import Running
+from tests.e2e.helpers import buttons
 from tests.e2e.process import ROOT
 from tests.semantic import shipped_matcher
 
@@ -38,12 +39,6 @@ def say(run: Running, bot: Any, user: Any, text: str, count: int = 1) -> list[di
     before = len(received(run, bot, user))
     run.emu.send_text(bot, user, text)
     return wait_replies(run, bot, user, before, count)
-
-
-def buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
-    markup = message.get("reply_markup") or {}
-    return [(b["text"], b["callback_data"]) for row in markup.get("inline_keyboard", [])
-            for b in row if "callback_data" in b]
 
 
 def press(run: Running, bot: Any, user: Any, message: dict[str, Any], label: str,

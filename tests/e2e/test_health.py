@@ -166,19 +166,28 @@ def runs(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
             run.proc.proc.wait()
 
 
-def line(output: str, what: str) -> str:
-    """The report line of check ``what`` (e.g. "payments: token")."""
+def line(output: str, what: str, status: str | None = None) -> str:
+    """The report line of check ``what`` (e.g. "payments: token"); with ``status`` (e.g.
+    "[FAIL]"), the line must start with it."""
     found = [row for row in output.splitlines() if row[7:].startswith(what + " ")]
     assert len(found) == 1, f"no single {what!r} line in:\n{output}"
+    if status is not None:
+        assert found[0].startswith(status), output
     return found[0]
+
+
+def exited(run: Run, code: int) -> str:
+    """The output of ``python bot.py --check`` in ``run``, which exited with ``code``."""
+    got, out = run.result()
+    assert got == code, out
+    return out
 
 
 # --- tests ---------------------------------------------------------------------------------
 
 
 def test_all_good_is_exit_0_and_every_check_ok(runs: dict[str, Run]) -> None:
-    code, out = runs["all_good"].result()
-    assert code == 0, out
+    out = exited(runs["all_good"], 0)
     *report, summary = out.splitlines()
     assert report, out
     assert all(row.startswith("[ OK ]") for row in report), out
@@ -197,13 +206,11 @@ def test_all_good_is_exit_0_and_every_check_ok(runs: dict[str, Run]) -> None:
 
 
 def test_rejected_token_fails_naming_the_bot(runs: dict[str, Run]) -> None:
-    code, out = runs["rejected_token"].result()
-    assert code == 1, out
-    token = line(out, "vaccination: token")
-    assert token.startswith("[FAIL]")
+    out = exited(runs["rejected_token"], 1)
+    token = line(out, "vaccination: token", "[FAIL]")
     assert "token rejected" in token
     assert "VACCINATION_BOT_TOKEN" in token
-    assert line(out, "payments: token").startswith("[ OK ]")
+    line(out, "payments: token", "[ OK ]")
     assert UNKNOWN_TOKEN.split(":")[1] not in out
     assert PAYMENTS_TOKEN not in out
     assert out.splitlines()[-1].startswith("FAILED: 1 of")
@@ -211,12 +218,10 @@ def test_rejected_token_fails_naming_the_bot(runs: dict[str, Run]) -> None:
 
 def test_malformed_token_fails_naming_the_bot_without_printing_it(
         runs: dict[str, Run]) -> None:
-    code, out = runs["malformed_token"].result()
-    assert code == 1, out
-    token = line(out, "vaccination: token")
-    assert token.startswith("[FAIL]")
+    out = exited(runs["malformed_token"], 1)
+    token = line(out, "vaccination: token", "[FAIL]")
     assert "VACCINATION_BOT_TOKEN is malformed" in token
-    assert line(out, "payments: token").startswith("[ OK ]")
+    line(out, "payments: token", "[ OK ]")
     assert "Traceback" not in out
     pieces = [MALFORMED_TOKEN[i:i + 5] for i in range(len(MALFORMED_TOKEN) - 4)]
     assert [p for p in pieces if p in out] == [], out
@@ -224,65 +229,52 @@ def test_malformed_token_fails_naming_the_bot_without_printing_it(
 
 
 def test_missing_chat_fails_and_forum_without_topic_rights_warns(runs: dict[str, Run]) -> None:
-    code, out = runs["missing_chat_and_forum_without_topic_rights"].result()
-    assert code == 1, out
-    missing = line(out, "payments: operators' chat")
-    assert missing.startswith("[FAIL]")
+    out = exited(runs["missing_chat_and_forum_without_topic_rights"], 1)
+    missing = line(out, "payments: operators' chat", "[FAIL]")
     assert f"{MISSING_CHAT} not found" in missing
     assert "PAYMENTS_OPERATORS_CHAT_ID" in missing
-    no_topics = line(out, "vaccination: operators' chat")
-    assert no_topics.startswith("[WARN]")
+    no_topics = line(out, "vaccination: operators' chat", "[WARN]")
     assert "may not manage topics" in no_topics
 
 
 def test_bot_not_admin_warns_and_bot_not_member_fails(runs: dict[str, Run]) -> None:
-    code, out = runs["bot_not_admin_and_bot_not_member"].result()
-    assert code == 1, out
-    not_admin = line(out, "payments: operators' chat")
-    assert not_admin.startswith("[WARN]"), out
+    out = exited(runs["bot_not_admin_and_bot_not_member"], 1)
+    not_admin = line(out, "payments: operators' chat", "[WARN]")
     assert "bot is not an admin: it will not see operators' replies" in not_admin
-    not_member = line(out, "vaccination: operators' chat")
-    assert not_member.startswith("[FAIL]")
+    not_member = line(out, "vaccination: operators' chat", "[FAIL]")
     assert "not a member" in not_member
 
 
-def test_database_not_migrated_fails_with_upgrade(runs: dict[str, Run]) -> None:
+def test_empty_database_warns_that_the_first_start_creates_the_schema(
+        runs: dict[str, Run]) -> None:
     run = runs["database_not_migrated"]
-    code, out = run.result()
-    assert code == 1, out
-    migrations = line(out, "migrations")
-    assert migrations.startswith("[FAIL]")
-    assert "upgrade" in migrations
+    out = exited(run, 0)
+    migrations = line(out, "migrations", "[WARN]")
+    assert "the first start creates it" in migrations
     assert (run.tmp / "empty.sqlite3").stat().st_size == 0, "--check must not migrate"
 
 
 def test_unreachable_database_and_bot_api_fail_clearly(world: World,
                                                        runs: dict[str, Run]) -> None:
-    code, out = runs["nothing_reachable"].result()
-    assert code == 1, out
-    database = line(out, "database")
-    assert database.startswith("[FAIL]")
+    out = exited(runs["nothing_reachable"], 1)
+    database = line(out, "database", "[FAIL]")
     assert "cannot connect" in database
     assert "127.0.0.1:1" in database
     assert DB_PASSWORD not in out
-    token = line(out, "payments: token")
-    assert token.startswith("[FAIL]")
+    token = line(out, "payments: token", "[FAIL]")
     assert f"Bot API unreachable at {world.api_down}" in token
     assert PAYMENTS_TOKEN not in out
 
 
 def test_encoder_that_cannot_load_warns_lexical_only(runs: dict[str, Run]) -> None:
-    code, out = runs["encoder_fails"].result()
-    assert code == 0, out  # the bots run, matching by words
-    matching = line(out, "matching")
-    assert matching.startswith("[WARN]"), out
+    out = exited(runs["encoder_fails"], 0)  # the bots run, matching by words
+    matching = line(out, "matching", "[WARN]")
     assert "lexical only: encoder failure injected: model file damaged" in matching
     assert out.splitlines()[-1].startswith("OK: "), out
 
 
 def test_invalid_operators_chat_id_names_the_variable(runs: dict[str, Run]) -> None:
-    code, out = runs["invalid_operators_chat_id"].result()
-    assert code == 1, out
+    out = exited(runs["invalid_operators_chat_id"], 1)
     assert "[FAIL] settings" in out
     assert "PAYMENTS_OPERATORS_CHAT_ID must be a chat id" in out
     assert "Traceback" not in out

@@ -14,18 +14,21 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import PAYMENTS_TOKEN, base_env, copy_bot_content, sqlite_rows
+from tests.e2e.conftest import copy_bot_content, sqlite_rows
+from tests.e2e.helpers import (
+    PAYMENTS_STARTED,
+    bot_lifetime,
+    buttons,
+    payments_env,
+    payments_with_operators,
+    ticket_number,
+    write_all_day_queue,
+)
 from tests.e2e.process import BotProcess
 from tests.emulator import Emulator
 
 pytestmark = pytest.mark.e2e
 
-ALL_DAY = """timezone: Europe/Moscow
-working_hours: "00:00-24:00"
-working_days: [1, 2, 3, 4, 5, 6, 7]
-first_response_hours: 3
-autoclose_hours: 72
-"""
 CARD = "4111 1111 1111 1111"
 PASSPORT = "4512 345678"
 SNILS = "112-233-445 95"
@@ -56,28 +59,18 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     emu = Emulator().start()
     tmp = tmp_path_factory.mktemp("privacy")
     bots_dir = copy_bot_content(tmp / "bots")
-    (bots_dir / "payments" / "queue.yaml").write_text(ALL_DAY, "utf-8")
-    bot = emu.add_bot(token=PAYMENTS_TOKEN, username="payments_test_bot")
-    operator = emu.add_user(first_name="Мария", last_name="Операторова")
-    group = emu.add_group("Операторы: выплаты", members={operator.id: "administrator"},
-                          bots=[bot])
-    env = base_env(emu, tmp, bots_dir) | {
-        "PAYMENTS_BOT_TOKEN": PAYMENTS_TOKEN,
-        "PAYMENTS_OPERATORS_CHAT_ID": str(group.id),
+    write_all_day_queue(bots_dir, "payments", first_response_hours=3)
+    bot, operator, group = payments_with_operators(emu)
+    env = payments_env(emu, tmp, bots_dir, group) | {
         "QUEUE_CHECK_INTERVAL": "0.5",
         "FAQ_CANDIDATES_DIR": str(tmp / "candidates"),
         "FLOOD_MESSAGES": "50",
     }
     proc = BotProcess(env)
     state = Setup(emu, proc, bot, group, operator, env["DATABASE_URL"], itertools.count(1))
-    try:
-        proc.wait_for_output("bot payments runs as @payments_test_bot")
+    with bot_lifetime(emu, state):
+        proc.wait_for_output(PAYMENTS_STARTED)
         yield state
-        emu.assert_no_violations()
-    finally:
-        code = state.proc.stop()
-        emu.stop()
-    assert code == 0, state.proc.output
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -97,16 +90,6 @@ def send(s: Setup, user: Any, text: str | None = None, *, photo_caption: str | N
         s.emu.send_text(s.bot, user, text)
     s.emu.wait_for(lambda: len(private(s, user)) >= before + replies, timeout=15)
     return private(s, user)[before:before + replies]
-
-
-def ticket_number(reply: dict[str, Any]) -> int:
-    return int(reply["text"].split("№", 1)[1].strip().split()[0].rstrip(".;,"))
-
-
-def buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
-    markup = message.get("reply_markup") or {}
-    return [(b["text"], b["callback_data"]) for row in markup.get("inline_keyboard", [])
-            for b in row]
 
 
 def press(s: Setup, user: Any, message: dict[str, Any], label: str) -> None:

@@ -1,0 +1,40 @@
+"""The dispatcher shared by every topic bot of the process, and the order of its routers."""
+
+from __future__ import annotations
+
+from aiogram import Dispatcher, Router
+
+from bots.access import OperatorGate
+from bots.conversation import Conversation
+from bots.desk import Desk
+from bots.flood import FloodGuard
+from bots.live_status import LiveStatus
+from bots.report.post import ReportPoster
+from bots.topic import Suite
+from escalation.delivery import Delivery
+from escalation.tickets import Tickets
+from handlers.citizen import citizen_router
+from handlers.middlewares import FloodMiddleware, TopicMiddleware
+from handlers.operator import operator_router
+
+
+def get_routers(flood: FloodGuard) -> list[Router]:
+    """All routers in the order they must be included (citizen first: its filters are the
+    private chats; then the operators' chats). The citizen's messages pass ``flood``."""
+    citizen = citizen_router()
+    citizen.message.middleware(FloodMiddleware(flood))
+    return [citizen, operator_router()]
+
+
+def build_dispatcher(*, suite: Suite, conversation: Conversation, delivery: Delivery,
+                     flood: FloodGuard, desk: Desk, tickets: Tickets,
+                     poster: ReportPoster, status: LiveStatus) -> Dispatcher:
+    """Services reach handlers by name (``topic`` is set per update by its middleware)."""
+    # No handler keeps conversation state: aiogram's FSM middleware would only cost time.
+    dispatcher = Dispatcher(suite=suite, conversation=conversation, delivery=delivery,
+                            desk=desk, tickets=tickets, gate=OperatorGate(delivery),
+                            poster=poster, status=status,
+                            disable_fsm=True)
+    dispatcher.update.outer_middleware(TopicMiddleware(suite))
+    dispatcher.include_routers(*get_routers(flood))
+    return dispatcher
