@@ -62,6 +62,11 @@ class OperatorGate:
             return Refusal.NOT_OPERATOR
         return Operator(tg_id=user.id, name=user.full_name)
 
+    def membership_changed(self, chat_id: int, user_id: int) -> None:
+        """Telegram said a member of ``chat_id`` was promoted, restricted, removed...: the
+        next action of ``user_id`` asks again instead of trusting the cached answer."""
+        self._cache.pop((chat_id, user_id), None)
+
     async def _is_member(self, bot: Bot, chat_id: int, user_id: int) -> bool:
         key = (chat_id, user_id)
         now = self.clock()

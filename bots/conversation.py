@@ -149,7 +149,9 @@ class Conversation:
             reason=reason, question_id=question_id, candidates=candidates or [],
             bot_answer_entry=bot_answer_entry, media_message_id=media_message_id,
         )
-        if not created:
+        if not created and ticket.question_id == question_id:
+            created = True  # this very message opened it: the update is handled again
+        elif not created:
             ticket = await self.tickets.follow_up(ticket.id, text)
         return Outcome(OutcomeKind.TICKET, question_id, ticket=ticket, created=created)
 
@@ -180,6 +182,10 @@ class Conversation:
             active = await self.tickets.active_of(topic.name, citizen.tg_user_id)
             if active is not None:
                 qid = await record(kind="follow_up", outcome=f"ticket:{active.id}")
+                if qid == active.question_id:
+                    # This very message opened the ticket before a crash cut its confirmation
+                    # off: finish as the first attempt would have, not as a follow-up.
+                    return Outcome(OutcomeKind.TICKET, qid, ticket=active, created=True)
                 ticket = await self.tickets.follow_up(active.id, text)
                 return Outcome(OutcomeKind.FOLLOW_UP, qid, ticket=ticket)
         content = self.smalltalk.content(text)

@@ -10,6 +10,11 @@ moves past it (confirming it to Telegram), and each update is settled after its 
 update whose handler raised, or was cut off by a crash or a stop, is handled again later; one
 delivered twice is handled once. Messages sent while handling update ``N`` get outbox keys
 ``u<N>:…``, so handling it again does not resend what was already sent.
+
+While the database refuses writes (read-only, disk full), updates are not stored, so the
+offset does not move past them: Telegram keeps them. ``inbox.storage`` logs it once and keeps
+the state for ``/health``; polling retries every few seconds and carries on by itself once
+writes work again.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ from escalation.scope import update_scope
 log = logging.getLogger(__name__)
 
 RETRY_MIN, RETRY_MAX = 1.0, 30.0
+#: Longest wait between attempts to store updates while the database refuses writes: how
+#: soon after the disk is writable again the waiting updates are handled.
+STORAGE_RETRY_MAX = 10.0
 
 
 def _chat_key(update: Update) -> int:
@@ -100,17 +108,33 @@ class BotPoller:
                 with update_scope(f"u{update.update_id}", replay=replay):
                     await self.dispatcher.feed_update(self.bot, update)
             except Exception as error:
-                log.exception("bot %s: update %d failed", self.name, update.update_id)
-                if stored is not None and self.inbox is not None:
-                    again = await self.inbox.failed(stored.id, repr(error))
-                    log.warning("bot %s: update %d %s", self.name, update.update_id,
-                                "will be handled again" if again else "given up")
+                await self._failed(update, stored, error)
             else:
                 if stored is not None and self.inbox is not None:
-                    await self.inbox.done(stored.id)
+                    # A failure is in inbox.storage: the update stays pending, handled again.
+                    with contextlib.suppress(SQLAlchemyError):
+                        await self.inbox.done(stored.id)
             finally:
                 if stored is not None:
                     self._in_flight.discard(stored.id)
+
+    async def _failed(self, update: Update, stored: StoredUpdate | None,
+                      error: Exception) -> None:
+        if isinstance(error, SQLAlchemyError) and self.inbox is not None:
+            # The database refuses writes: said once by inbox.storage, not once per update.
+            self.inbox.storage.failed(error)
+            log.info("bot %s: update %d not handled: database unavailable", self.name,
+                     update.update_id)
+        else:
+            log.exception("bot %s: update %d failed", self.name, update.update_id)
+        if stored is None or self.inbox is None:
+            return
+        try:
+            again = await self.inbox.failed(stored.id, repr(error))
+        except SQLAlchemyError:
+            return  # still pending: handled again once the database accepts writes
+        log.warning("bot %s: update %d %s", self.name, update.update_id,
+                    "will be handled again" if again else "given up")
 
     def _from_store(self, stored: StoredUpdate) -> Update | None:
         try:
@@ -141,10 +165,9 @@ class BotPoller:
         """Every ``resume_interval`` seconds, retry updates whose handling failed."""
         while True:
             await asyncio.sleep(self.resume_interval)
-            try:
+            # A database error is logged once, and shown by /health, by inbox.storage.
+            with contextlib.suppress(SQLAlchemyError):
                 await self.resume()
-            except SQLAlchemyError as error:
-                log.warning("bot %s: inbox unavailable (%s)", self.name, type(error).__name__)
 
     async def _accept(self, updates: list[Update]) -> None:
         """Store the batch (when there is an inbox), move the offset, start the handlers."""
@@ -180,6 +203,7 @@ class BotPoller:
 
     async def _poll(self, allowed: list[str], delay: float) -> None:
         while True:
+            ceiling = RETRY_MAX
             method = GetUpdates(offset=self.offset, timeout=self.timeout, allowed_updates=allowed)
             try:
                 updates = await self.bot(method, request_timeout=self.timeout + 30)
@@ -203,15 +227,17 @@ class BotPoller:
                     continue
                 try:
                     await self._accept(updates)
-                except SQLAlchemyError as error:
+                except SQLAlchemyError:
                     # Not stored, so not confirmed: Telegram keeps them for the next poll.
-                    log.error("bot %s: cannot store incoming updates (%s); retrying in %.0f s",
-                              self.name, type(error).__name__, delay)
+                    # Logged once by inbox.storage (and shown by /health), not every poll.
+                    log.debug("bot %s: %d update(s) not stored, retrying in %.0f s",
+                              self.name, len(updates), delay)
+                    ceiling = STORAGE_RETRY_MAX
                 else:
                     delay = RETRY_MIN
                     continue
             await asyncio.sleep(random.uniform(delay / 2, delay))
-            delay = min(RETRY_MAX, delay * 2)
+            delay = min(ceiling, delay * 2)
 
     async def wait_idle(self, seconds: float) -> bool:
         """Until every update in flight is handled (True), or ``seconds`` have passed (False)."""

@@ -35,7 +35,13 @@ class Settings(BaseSettings):
     group_rate_window: float = Field(default=60.0, gt=0)
     bot_messages_per_second: int = Field(default=30, ge=1)
     telegram_timeout: float = Field(default=60.0, gt=0, description="seconds per request")
+    delivery_retry_hours: float = Field(
+        default=24.0, gt=0, description="keep retrying an outgoing message this long")
+    delivery_retry_cap: float = Field(
+        default=30.0, gt=0, description="longest pause between two attempts, seconds")
     retention_days: int = Field(default=90, ge=1, description="keep personal texts this long")
+    inbox_outbox_retention_hours: float = Field(
+        default=48.0, gt=0, description="keep handled updates and sent messages' records")
     faq_encoder: Literal["e5", "off"] = Field(
         default="e5", description="e5: match by meaning and words; off: by words only")
     faq_embedding_cache: Path = Path("data/embeddings")

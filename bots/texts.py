@@ -72,6 +72,12 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
         "forget_closed": "tickets",
         "op_citizen_forgot": "ticket",
         "op_relay_masked": "text",
+        "op_relay_failed": "ticket reason",
+        "op_health": "topic lines",
+        "op_health_storage_failing": "since reason",
+        "op_health_cards_blocked": "reason",
+        "op_health_backlog": "updates oldest messages given_up",
+        "follow_up_not_relayed": "ticket",
     }.items()
 }
 
@@ -191,6 +197,14 @@ class BotTexts(BaseModel):
     op_citizen_resolved: str
     op_citizen_forgot: str
     op_relay_masked: str
+    op_relay_failed: str
+    op_health: str
+    op_health_storage_ok: str
+    op_health_storage_failing: str
+    op_health_cards_ok: str
+    op_health_cards_blocked: str
+    op_health_backlog: str
+    follow_up_not_relayed: str
     op_attachment_withheld: str
 
     @model_validator(mode="after")

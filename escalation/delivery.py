@@ -2,8 +2,18 @@
 
 Handlers never call ``bot.send_message`` themselves: they hand the text to :class:`Delivery`,
 which splits it under Telegram's limit, sends it without ``parse_mode`` (citizen and operator
-text is never interpreted as markup), and retries what Telegram asks to retry. Making delivery
-durable (a persistent outbox) changes this module, not the handlers.
+text is never interpreted as markup) and adapts it to what Telegram refused (too long, a reply
+to a deleted message, entities it cannot parse, a group upgraded to a supergroup).
+
+Each message is recorded in the :class:`~escalation.outbox.Outbox` under a key before its
+request and settled after it, so a message is sent once even when its update is handled again.
+Every attempt, retries included, waits for its turn in the :class:`~escalation.pacing.Pacer`.
+Flood control (429) and transient failures (5xx, network trouble, timeouts, a proxy's HTML page)
+are retried with a capped backoff for :attr:`RetryPolicy.horizon` (24 h: as long as Telegram
+keeps the updates that led to the message) counted from the message's first reservation; then
+the message is given up (:class:`GaveUp`, the row ``failed`` with the reason) like a message
+Telegram refused for good (:class:`Undeliverable`), and the caller tells the people concerned.
+Other Bot API calls (edits, buttons, chat information) are retried ``max_attempts`` times.
 """
 
 from __future__ import annotations
@@ -11,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,9 +42,11 @@ from aiogram.methods import (
     CopyMessage,
     EditMessageText,
     SendMessage,
+    SendPhoto,
     TelegramMethod,
 )
 from aiogram.types import (
+    BufferedInputFile,
     InlineKeyboardMarkup,
     Message,
     MessageEntity,
@@ -48,6 +61,8 @@ from escalation.splitting import split_text
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+#: The requests that send one message (each has its own outbox row).
+OneMessage = SendMessage | CopyMessage | SendPhoto
 
 # A proxy's HTML error page raises ClientDecodeError, which is not a TelegramAPIError.
 TRANSIENT = (TelegramServerError, TelegramNetworkError, ClientDecodeError)
@@ -70,11 +85,26 @@ class Undeliverable(Exception):
         self.reason = reason
 
 
+class GaveUp(Undeliverable):
+    """Telegram kept failing (flood control, errors, unreachable) until the retry horizon
+    passed; ``reason`` starts with :data:`GAVE_UP` and names the last failure."""
+
+
+#: How the reason of every :class:`GaveUp` starts (in the outbox row and ticket events too).
+GAVE_UP = "gave up retrying"
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
+    """``max_attempts`` bounds the retries of calls that are not messages; a message is retried
+    for ``horizon`` seconds from its first reservation (Telegram keeps updates for 24 h, so a
+    message that old answers a question nobody can ask again), never waiting longer than
+    ``max_delay`` between two attempts."""
+
     max_attempts: int = 6
     base_delay: float = 0.5
     max_delay: float = 30.0
+    horizon: float = 24 * 3600.0
 
     def backoff(self, attempt: int) -> float:
         """Jittered exponential backoff for the ``attempt``-th retry (1-based)."""
@@ -90,21 +120,29 @@ class Delivery:
     migrated: dict[int, int] = field(default_factory=dict)
     pacer: Pacer = field(default_factory=Pacer)
     outbox: Outbox | None = None
+    clock: Callable[[], float] = time.monotonic
 
-    def next_key(self, key: str | None = None) -> str:
-        """The outbox key of the next message: given, from the update being handled, or new."""
+    def next_key(self, chat_id: int, key: str | None = None) -> str:
+        """The outbox key of the next message to ``chat_id``: given, from the update being
+        handled (numbered per chat), or new."""
         if key is not None:
             return key
         scope = current_scope()
         if scope is None:
             return f"x{uuid.uuid4().hex}"
-        return scope.next_key()
+        return scope.next_key(chat_id)
 
-    async def _through_outbox(self, bot: Bot, method: SendMessage | CopyMessage,
+    async def _through_outbox(self, bot: Bot, method: OneMessage,
                               key: str) -> int:
-        """Send once per key: a key already sent returns its message id without a request."""
+        """Send once per key: a key already sent returns its message id without a request.
+
+        Retried until the horizon counted from the key's first reservation (also across
+        restarts); raises :class:`Undeliverable` (:class:`GaveUp` after the horizon), and the
+        row keeps the reason."""
+        unknown: list[str] = []
         if self.outbox is None:
-            return (await self._send_with_fallbacks(bot, method)).message_id
+            deadline = self.clock() + self.policy.horizon
+            return (await self._send_with_fallbacks(bot, method, deadline, unknown)).message_id
         reservation = await self.outbox.reserve(
             str(bot.id), key, chat_id=int(method.chat_id), method=method.__api_method__)
         if reservation.sent and reservation.message_ids:
@@ -112,15 +150,19 @@ class Delivery:
             return reservation.message_ids[-1]
         if reservation.failed:
             raise Undeliverable(reservation.error or "refused earlier")
-        unknown: list[str] = []
+        # At least one attempt, even for a row older than the horizon (a card tried again).
+        deadline = self.clock() + self.policy.horizon - self.outbox.age(reservation)
         try:
-            result = await self._send_with_fallbacks(bot, method, unknown)
+            result = await self._send_with_fallbacks(bot, method, deadline, unknown)
         except Undeliverable as error:
+            if isinstance(error, GaveUp):
+                log.error("GAVE UP bot %s: message %d (%s) not delivered: %s", bot.id,
+                          reservation.id, key, error.reason)
             await self.outbox.failed(reservation.id, error.reason)
             raise
-        except (TelegramRetryAfter, *TRANSIENT):
-            if not unknown:
-                await self.outbox.not_sent(reservation.id)  # certainly not carried out
+        except asyncio.CancelledError:
+            if not unknown:  # stopped between attempts: nothing was carried out
+                await asyncio.shield(self.outbox.not_sent(reservation.id))
             raise
         await self.outbox.sent(reservation.id, [result.message_id], maybe_duplicate=bool(unknown))
         return result.message_id
@@ -143,7 +185,7 @@ class Delivery:
         ``key`` names the message in the outbox (default: the next key of the update being
         handled): a message already sent under it is not sent again.
         """
-        key = self.next_key(key)
+        key = self.next_key(chat_id, key)
         try:
             return await self._send_parts(bot, chat_id, text, entities, reply_markup,
                                           reply_to_message_id, message_thread_id, key,
@@ -233,6 +275,15 @@ class Delivery:
         except TelegramBadRequest as error:
             log.info("callback answer refused: %s", error.message)
 
+    async def send_photo(self, bot: Bot, chat_id: int, photo: bytes, *, filename: str,
+                         caption: str | None = None, message_thread_id: int | None = None,
+                         key: str | None = None) -> int:
+        """Send a picture (a PNG chart, say) with an optional plain-text caption; returns the
+        message id. Once per key, like every message."""
+        method = SendPhoto(chat_id=chat_id, photo=BufferedInputFile(photo, filename),
+                           caption=caption, message_thread_id=message_thread_id)
+        return await self._through_outbox(bot, method, self.next_key(chat_id, key))
+
     async def copy(
         self,
         bot: Bot,
@@ -249,7 +300,7 @@ class Delivery:
 
         Returns the new message's id; raises :class:`Undeliverable` on a final refusal.
         """
-        key = self.next_key(key)
+        key = self.next_key(chat_id, key)
         method = CopyMessage(
             chat_id=chat_id,
             from_chat_id=from_chat_id,
@@ -298,15 +349,20 @@ class Delivery:
             await self.on_chat_migrated(old, new)
 
     async def _send_with_fallbacks(
-        self, bot: Bot, method: SendMessage | CopyMessage, unknown: list[str] | None = None
+        self, bot: Bot, method: OneMessage, deadline: float, unknown: list[str]
     ) -> Message | MessageId:
-        """Send one message, adapting it to what Telegram said was wrong with it."""
+        """Send one message, adapting it to what Telegram said was wrong with it; retried
+        until ``deadline`` (:attr:`clock` time), then :class:`GaveUp`."""
         while True:
-            method = cast(SendMessage | CopyMessage, self._retarget(method))
-            await self.pacer.wait(bot.id, int(method.chat_id))
+            method = cast(OneMessage, self._retarget(method))
             try:
                 return await self._call(bot, cast(TelegramMethod[Message | MessageId], method),
-                                        unknown)
+                                        unknown, deadline=deadline, pace=int(method.chat_id))
+            except (TelegramRetryAfter, *TRANSIENT) as error:
+                maybe = " (an earlier attempt may have been delivered)" if unknown else ""
+                msg = f"{GAVE_UP} after {self.policy.horizon:.0f} s: {type(error).__name__}: " \
+                      f"{error}{maybe}"
+                raise GaveUp(msg) from error
             except TelegramMigrateToChat as error:
                 await self._migrated(int(method.chat_id), error.migrate_to_chat_id)
             except TelegramBadRequest as error:
@@ -326,23 +382,49 @@ class Delivery:
                 raise Undeliverable(error.message) from error
 
     async def _call(self, bot: Bot, method: TelegramMethod[T],
-                    unknown: list[str] | None = None) -> T:
-        """Call ``method``, waiting out flood control and retrying transient failures."""
+                    unknown: list[str] | None = None, *, deadline: float | None = None,
+                    pace: int | None = None) -> T:
+        """Call ``method``, waiting out flood control and retrying transient failures:
+        ``max_attempts`` times, or until ``deadline`` when given. With ``pace`` (a chat id)
+        every attempt waits for its turn in the pacer."""
         attempt = 0
         while True:
             attempt += 1
             try:
-                return await bot(method)
+                return await self._attempt(bot, method, unknown, pace)
             except TelegramRetryAfter as error:
-                if attempt >= self.policy.max_attempts:
+                delay = float(error.retry_after)
+                if self._exhausted(attempt, delay, deadline):
                     raise
                 log.info("flood control: waiting %s s", error.retry_after)
-                await self.sleep(error.retry_after)
             except TRANSIENT as error:
                 if unknown is not None and _unknown_outcome(error):
                     unknown.append(str(error))
-                if attempt >= self.policy.max_attempts:
-                    raise
                 delay = self.policy.backoff(attempt)
+                if self._exhausted(attempt, delay, deadline):
+                    raise
                 log.info("transient %s, retry %d in %.1f s", type(error).__name__, attempt, delay)
-                await self.sleep(delay)
+                if deadline is not None and attempt == self.policy.max_attempts:
+                    log.error("ALERT bot %s: %s still failing after %d attempts (%s); retried "
+                              "for up to %.0f s more", bot.id, method.__api_method__, attempt,
+                              type(error).__name__, deadline - self.clock())
+            await self.sleep(delay)
+
+    async def _attempt(self, bot: Bot, method: TelegramMethod[T], unknown: list[str] | None,
+                       pace: int | None) -> T:
+        """One request; a paced one holds its place in the pacer until it is over."""
+        try:
+            if pace is None:
+                return await bot(method)
+            async with self.pacer.slot(bot.id, pace):
+                return await bot(method)
+        except asyncio.CancelledError:
+            if unknown is not None:
+                unknown.append("stopped while a request was in flight")
+            raise
+
+    def _exhausted(self, attempt: int, delay: float, deadline: float | None) -> bool:
+        """Whether to stop retrying instead of waiting ``delay`` for attempt ``attempt + 1``."""
+        if deadline is None:
+            return attempt >= self.policy.max_attempts
+        return self.clock() + delay > deadline

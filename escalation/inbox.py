@@ -5,26 +5,38 @@ confirms updates before their handlers finish. Storing each update first (one tr
 ``getUpdates`` batch) makes the confirmation safe: an update whose handler did not finish — a
 crash, ``kill -9``, an exception, a stop — stays ``pending`` and is handled again later. The
 unique ``(bot, update_id)`` drops updates delivered twice.
+
+Personal data: the stored payload has its texts masked like every other stored text
+(:func:`escalation.privacy.mask`); a handled update keeps no payload at all. Handled and
+given-up rows are deleted after a while, and a citizen's rows on ``/forget``
+(:mod:`escalation.retention`).
+
+When the database refuses writes (read-only, disk full, I/O error), :class:`StorageHealth`
+says so once in the log and keeps the state for ``/health``; the poller leaves the updates
+with Telegram until they can be stored.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final, cast
+from typing import Any, Final, TypeVar, cast
 
 from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from escalation.batching import GroupCommit, Operation, group_commit_of
 from escalation.db import insert_if_new
 from escalation.models import InboxUpdate
+from escalation.privacy import mask
 from escalation.records import utc_now
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PENDING: Final = "pending"
 DONE: Final = "done"
@@ -43,6 +55,19 @@ async def _settle_done(connection: AsyncConnection,
 
 
 _Batch = tuple[str, Sequence[tuple[int, dict[str, Any]]], datetime]
+#: Payload fields holding what a person wrote (a message's, a quote's, a reply's...).
+_WRITTEN: Final = frozenset({"text", "caption"})
+
+
+def masked_payload(value: Any) -> Any:
+    """``value`` (an update's JSON) with personal numbers masked in every ``text`` and
+    ``caption``; ids and the rest untouched (a callback query id may look like a card)."""
+    if isinstance(value, dict):
+        return {key: mask(item) if key in _WRITTEN and isinstance(item, str)
+                else masked_payload(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [masked_payload(item) for item in value]
+    return value
 
 
 async def _store(connection: AsyncConnection, batches: Sequence[_Batch]) -> list[dict[int, int]]:
@@ -50,7 +75,8 @@ async def _store(connection: AsyncConnection, batches: Sequence[_Batch]) -> list
     rows = await connection.execute(insert_if_new(
         _INBOX, connection.dialect.name, ("bot", "update_id")), [
         # attempts=1: the first attempt starts right away (a crash counts too).
-        {"bot": bot, "update_id": update_id, "payload": payload, "status": PENDING,
+        {"bot": bot, "update_id": update_id, "payload": masked_payload(payload),
+         "status": PENDING,
          "attempts": 1, "received_at": at, "next_attempt_at": at}
         for bot, updates, at in batches for update_id, payload in updates])
     stored = {(bot, update_id): row_id for row_id, bot, update_id in rows}
@@ -89,6 +115,20 @@ class Inbox:
         self._writes = writes or group_commit_of(sessions)
         self._clock = clock
         self.rule = rule or RetryRule()
+        #: Shared by every bot's poller (one database): what ``/health`` shows.
+        self.storage = StorageHealth(clock)
+
+    async def _watched(self, write: Awaitable[T], *, wrote: bool = True) -> T:
+        """``write``'s result; a database error is recorded in :attr:`storage` and raised.
+        ``wrote=False``: it may have only read (that proves nothing about writes)."""
+        try:
+            result = await write
+        except SQLAlchemyError as error:
+            self.storage.failed(error)
+            raise
+        if wrote:
+            self.storage.worked()
+        return result
 
     async def store(self, bot: str, updates: Sequence[tuple[int, dict[str, Any]]]
                     ) -> list[StoredUpdate]:
@@ -97,7 +137,7 @@ class Inbox:
         Committed with other handlers' writes (group commit)."""
         if not updates:
             return []
-        fresh = await self._writes.submit(_STORE, (bot, updates, self._clock()))
+        fresh = await self._watched(self._writes.submit(_STORE, (bot, updates, self._clock())))
         duplicates = len(updates) - len(fresh)
         if duplicates:
             log.info("bot %s: %d update(s) delivered again were dropped", bot, duplicates)
@@ -105,17 +145,20 @@ class Inbox:
 
     async def done(self, row_id: int) -> None:
         """Settled: handled. Committed with other handlers' writes (group commit)."""
-        await self._writes.submit(_SETTLE_DONE, (row_id, self._clock()))
+        await self._watched(self._writes.submit(_SETTLE_DONE, (row_id, self._clock())))
 
     async def failed(self, row_id: int, error: str) -> bool:
         """The handler raised; True when the update will be tried again later."""
+        return await self._watched(self._failed(row_id, error))
+
+    async def _failed(self, row_id: int, error: str) -> bool:
         now = self._clock()
         async with self._sessions.begin() as session:
             row = await session.get(InboxUpdate, row_id)
             if row is None:
                 return False
             again = row.attempts < self.rule.max_attempts
-            row.error = error[:2000]
+            row.error = mask(error)[:2000]
             if again:
                 row.next_attempt_at = now + self.rule.delay(row.attempts)
             else:
@@ -125,6 +168,12 @@ class Inbox:
     async def due(self, bot: str, *, limit: int = 100) -> list[StoredUpdate]:
         """Pending updates whose next attempt is due, oldest first (after a restart: all);
         their attempt is counted now."""
+        due = await self._watched(self._due(bot, limit), wrote=False)
+        if due:  # their attempts were counted: written
+            self.storage.worked()
+        return due
+
+    async def _due(self, bot: str, limit: int) -> list[StoredUpdate]:
         now = self._clock()
         async with self._sessions.begin() as session:
             rows = list((await session.execute(
@@ -145,3 +194,53 @@ class Inbox:
                 select(InboxUpdate.status, func.count()).where(InboxUpdate.bot == bot)
                 .group_by(InboxUpdate.status))
             return {str(status): int(n) for status, n in rows.all()}
+
+
+def storage_reason(error: BaseException) -> str:
+    """What the database said, in one line, without the SQL and its parameters (they may
+    hold a citizen's words): ``database or disk is full``, ``attempt to write a readonly
+    database``, ``disk I/O error``..."""
+    cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    text = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {text[0] if text else '-'}"[:300]
+
+
+@dataclass(slots=True)
+class StorageHealth:
+    """Whether incoming updates can be stored, since when not, and why: logged once when
+    it starts failing and once when it works again; read by ``/health``."""
+
+    clock: Callable[[], datetime] = utc_now
+    failing_since: datetime | None = None
+    reason: str | None = None
+    failures: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.failing_since is None
+
+    def failed(self, error: BaseException) -> None:
+        self.failures += 1
+        reason = storage_reason(error)
+        if self.failing_since is None or reason != self.reason:
+            if self.failing_since is None:
+                self.failing_since = self.clock()
+            log.error("STORAGE the database refuses writes (%s): incoming updates are left "
+                      "with Telegram and handled once it accepts writes again (free disk "
+                      "space, file permissions)", reason)
+        self.reason = reason
+
+    def worked(self) -> None:
+        if self.failing_since is None:
+            return
+        log.warning("STORAGE the database accepts writes again after %.0f s (%d failed "
+                    "attempts); waiting updates are handled now",
+                    (self.clock() - self.failing_since).total_seconds(), self.failures)
+        self.failing_since, self.reason, self.failures = None, None, 0
+
+    def describe(self) -> str:
+        """One line for ``/health``."""
+        if self.failing_since is None:
+            return "storing updates: ok"
+        return (f"storing updates: failing since {self.failing_since:%Y-%m-%d %H:%M:%S} UTC "
+                f"({self.failures} attempts): {self.reason}")

@@ -34,7 +34,7 @@ FAILED: Final = "failed"
 _OUTBOX: Final = cast(Table, OutboxMessage.__table__)
 _RESERVE_AGAIN: Final = (
     select(_OUTBOX.c.id, _OUTBOX.c.status, _OUTBOX.c.attempts, _OUTBOX.c.message_ids,
-           _OUTBOX.c.error)
+           _OUTBOX.c.error, _OUTBOX.c.created_at)
     .where(_OUTBOX.c.bot == bindparam("bot"), _OUTBOX.c.key == bindparam("key"))
     .with_for_update())
 _SENT: Final = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id"))
@@ -49,6 +49,7 @@ class Reservation:
     attempts: int
     message_ids: tuple[int, ...]
     error: str | None
+    created_at: datetime  # the first reservation: retries are counted from it
 
     @property
     def sent(self) -> bool:
@@ -80,7 +81,7 @@ async def _reserve(connection: AsyncConnection,
     for request in requests:
         row_id = created.pop((request.bot, request.key), None)
         if row_id is not None:  # a new message, its first attempt
-            reservations.append(Reservation(row_id, PENDING, 1, (), None))
+            reservations.append(Reservation(row_id, PENDING, 1, (), None, request.at))
         else:  # sent again, e.g. after a crash
             reservations.append(await _reserve_again(connection, request))
     return reservations
@@ -99,7 +100,8 @@ async def _reserve_again(connection: AsyncConnection, request: _Request) -> Rese
                         "outcome (possible duplicate)", request.bot, row.id)
         await connection.execute(update(_OUTBOX).where(_OUTBOX.c.id == row.id).values(values))
         attempts += 1
-    return Reservation(row.id, row.status, attempts, tuple(row.message_ids or ()), row.error)
+    return Reservation(row.id, row.status, attempts, tuple(row.message_ids or ()), row.error,
+                       row.created_at)
 
 
 async def _settle_sent(connection: AsyncConnection,
@@ -131,6 +133,10 @@ class Outbox:
         return await self._writes.submit(
             _RESERVE, _Request(bot, key, chat_id, method, self._clock()))
 
+    def age(self, reservation: Reservation) -> float:
+        """Seconds since the reservation's row was first reserved."""
+        return (self._clock() - reservation.created_at).total_seconds()
+
     async def sent(self, row_id: int, message_ids: list[int], *,
                    maybe_duplicate: bool = False) -> None:
         """Settled: sent. ``maybe_duplicate``: a retried request's first try may have been
@@ -161,6 +167,8 @@ class Outbox:
         return bool(cast(CursorResult[Any], result).rowcount)
 
     async def failed(self, row_id: int, reason: str) -> None:
+        """Settled: given up (refused for good, or not delivered within the retry horizon);
+        ``reason`` stays on the row for operators."""
         async with self._sessions.begin() as session:
             await session.execute(
                 update(OutboxMessage).where(OutboxMessage.id == row_id)

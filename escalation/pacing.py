@@ -5,14 +5,21 @@ Telegram answers 429 when a bot sends more than about one message a second to a 
 messages a second overall (Bots FAQ, "My bot is hitting limits"). :class:`Pacer` makes a sender
 wait for its turn instead, so that bursts (100 escalations to the operators' chat at once) are
 spread out rather than refused. The limits are settings, so tests can run a scaled minute.
+
+Every request is paced, retries included, and counted when it is *over*, not when its turn is
+given: Telegram sees a request some time between the two (a busy event loop, a queue for a
+connection), so a request still in flight holds its place in every window, and a finished one
+is dated by its answer. Spacing turns by finish times keeps the limits at whatever moment
+Telegram counted each request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 
@@ -30,37 +37,54 @@ class Limits:
 
 @dataclass
 class _Window:
-    """Sliding window: at most ``limit`` events in any ``window`` seconds."""
+    """Sliding window: at most ``limit`` requests in any ``window`` seconds.
+
+    ``done`` holds finish times (appended as requests finish, so in order); a request in
+    flight counts as one that has not finished yet, whatever its start."""
 
     limit: int
     window: float
-    times: deque[float] = field(default_factory=deque)
+    done: deque[float] = field(default_factory=deque)
+    in_flight: int = 0
 
-    def wait_time(self, now: float) -> float:
-        while self.times and self.times[0] <= now - self.window:
-            self.times.popleft()
-        if len(self.times) < self.limit:
+    def wait_time(self, now: float) -> float | None:
+        """Seconds until one more request fits; None: not before a request in flight ends."""
+        while self.done and self.done[0] <= now - self.window:
+            self.done.popleft()
+        excess = self.in_flight + len(self.done) - self.limit + 1
+        if excess <= 0:
             return 0.0
-        return self.times[0] + self.window - now
+        if excess > len(self.done):
+            return None
+        return self.done[excess - 1] + self.window - now
 
 
 @dataclass
 class _Bucket:
+    """Token bucket; a token is taken when the request is over (one in flight per chat)."""
+
     rate: float
     burst: int
     tokens: float = -1.0
     last: float = 0.0
 
-    def wait_time(self, now: float) -> float:
+    def _refill(self, now: float) -> None:
         if self.tokens < 0:
             self.tokens, self.last = float(self.burst), now
         self.tokens = min(float(self.burst), self.tokens + (now - self.last) * self.rate)
         self.last = now
+
+    def wait_time(self, now: float) -> float:
+        self._refill(now)
         return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+    def take(self, now: float) -> None:
+        self._refill(now)
+        self.tokens -= 1
 
 
 class Pacer:
-    """Waits until a message to ``chat_id`` may be sent; one instance per process."""
+    """Gives requests to a chat their turn under every limit; one instance per process."""
 
     def __init__(self, limits: Limits | None = None, *,
                  clock: Callable[[], float] = time.monotonic,
@@ -72,8 +96,13 @@ class Pacer:
         self._groups: dict[tuple[int, int], _Window] = {}
         self._privates: dict[tuple[int, int], _Bucket] = {}
         self._bots: dict[int, _Window] = {}
+        self._finished: dict[int, asyncio.Event] = {}
 
-    def _chat_wait(self, bot_id: int, chat_id: int, now: float) -> float:
+    def _overall(self, bot_id: int) -> _Window:
+        return self._bots.setdefault(
+            bot_id, _Window(self.limits.bot_per_second, 1.0 + self.limits.safety / 4))
+
+    def _chat_wait(self, bot_id: int, chat_id: int, now: float) -> float | None:
         key = (bot_id, chat_id)
         if chat_id < 0:  # groups and supergroups have negative ids
             window = self._groups.setdefault(
@@ -84,25 +113,52 @@ class Pacer:
             key, _Bucket(self.limits.private_rate, self.limits.private_burst))
         return bucket.wait_time(now)
 
-    def _record(self, bot_id: int, chat_id: int, now: float) -> None:
+    def _start(self, bot_id: int, chat_id: int) -> None:
         if chat_id < 0:
-            self._groups[bot_id, chat_id].times.append(now)
+            self._groups[bot_id, chat_id].in_flight += 1
+        self._overall(bot_id).in_flight += 1
+
+    def _finish(self, bot_id: int, chat_id: int) -> None:
+        now = self._clock()
+        if chat_id < 0:
+            group = self._groups[bot_id, chat_id]
+            group.in_flight -= 1
+            group.done.append(now)
         else:
-            self._privates[bot_id, chat_id].tokens -= 1
-        self._bots[bot_id].times.append(now)
+            self._privates[bot_id, chat_id].take(now)
+        overall = self._overall(bot_id)
+        overall.in_flight -= 1
+        overall.done.append(now)
+        self._finished.pop(bot_id, asyncio.Event()).set()
+
+    async def _turn(self, bot_id: int, chat_id: int) -> None:
+        while True:
+            now = self._clock()
+            waits = (self._chat_wait(bot_id, chat_id, now), self._overall(bot_id).wait_time(now))
+            if None in waits:  # full of requests in flight: the next one to end frees a place
+                await self._finished.setdefault(bot_id, asyncio.Event()).wait()
+                continue
+            delay = max(w for w in waits if w is not None)
+            if delay <= 0:
+                return
+            await self._sleep(delay)
+
+    @contextlib.asynccontextmanager
+    async def slot(self, bot_id: int, chat_id: int) -> AsyncIterator[None]:
+        """Make one request to ``chat_id`` inside: entered when it keeps every limit, counted
+        as made when the block is left (whatever the outcome).
+
+        Requests to one chat go one at a time, in the order they asked for their turn."""
+        async with self._locks[bot_id, chat_id]:
+            await self._turn(bot_id, chat_id)
+            self._start(bot_id, chat_id)
+            try:
+                yield
+            finally:
+                self._finish(bot_id, chat_id)
 
     async def wait(self, bot_id: int, chat_id: int) -> None:
-        """Return when one more message to ``chat_id`` keeps every limit; counts it as sent.
-
-        Messages to one chat keep their order (one waiter per chat at a time).
-        """
-        async with self._locks[bot_id, chat_id]:
-            while True:
-                now = self._clock()
-                overall = self._bots.setdefault(
-                    bot_id, _Window(self.limits.bot_per_second, 1.0 + self.limits.safety / 4))
-                delay = max(self._chat_wait(bot_id, chat_id, now), overall.wait_time(now))
-                if delay <= 0:
-                    self._record(bot_id, chat_id, now)
-                    return
-                await self._sleep(delay)
+        """Return when one more message to ``chat_id`` keeps every limit; counts it as sent
+        now (for a request that takes no time; :meth:`slot` counts the real end)."""
+        async with self.slot(bot_id, chat_id):
+            pass

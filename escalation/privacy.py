@@ -49,7 +49,6 @@ class Found:
     end: int
 
 
-_SEP: Final = "[ \u00a0-]"
 #: Digits neither glued to, nor grouped with, other digits on this side.
 _ALONE_BEFORE: Final = r"(?<![\d+])(?<!\d[ \u00a0-])"
 _ALONE_AFTER: Final = r"(?!\d)(?![ \u00a0-]\d)"

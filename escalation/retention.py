@@ -18,13 +18,20 @@ same before and after.
   follow-up (``outcome`` ``ticket:<id>``);
 - the names of citizens last seen before the cut-off who have no ticket that is kept.
 
+:meth:`Retention.prune` deletes the inbox and outbox rows that are settled (an update handled
+or given up, a message sent or refused) once they are older than their own, shorter horizon
+(``INBOX_OUTBOX_RETENTION_HOURS``); pending rows stay, and so does every outbox row of an update
+still pending (handling it again must find what it sent).
+
 Work is done in batches, one transaction each; a run that is interrupted leaves whole batches
 done and the next run carries on. Running again changes nothing (the report counts only rows
 that changed). This module and :mod:`escalation.records`/:mod:`escalation.tickets` share the
 tables: those two write them, this one only ever erases texts.
 
 :meth:`Retention.forget` erases everything of one citizen in one bot at once, whatever the
-age (``/forget``); closing their open tickets is the queue's job, done before.
+age (``/forget``), including their rows in the inbox (found by the user and chat ids in the
+stored update) and, given the bot's Telegram id, their settled outbox rows; closing their open
+tickets is the queue's job, done before.
 """
 
 from __future__ import annotations
@@ -35,10 +42,30 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, String, and_, cast, literal, not_, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    cast,
+    delete,
+    literal,
+    not_,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from escalation.models import Citizen, Question, Ticket, TicketEvent, TicketMessage
+from escalation import inbox, outbox
+from escalation.models import (
+    Citizen,
+    InboxUpdate,
+    OutboxMessage,
+    Question,
+    Ticket,
+    TicketEvent,
+    TicketMessage,
+)
 from escalation.records import utc_now
 from escalation.states import TicketState
 
@@ -62,9 +89,14 @@ class RetentionReport:
     ticket_messages: int = 0
     ticket_events: int = 0
     citizens: int = 0
+    #: Rows deleted from the inbox and the outbox: delivery records, not in :attr:`total`
+    #: (``/forget`` always finds its own button's update there).
+    inbox: int = 0
+    outbox: int = 0
 
     @property
     def total(self) -> int:
+        """Rows whose text or name was erased."""
         return (self.questions + self.tickets + self.ticket_messages + self.ticket_events
                 + self.citizens)
 
@@ -87,6 +119,31 @@ def _text_left(column: Any) -> ColumnElement[bool]:
 
 _EVENT_LEFT: Final = and_(TicketEvent.action.not_in(sorted(CODED_DETAILS)),
                           _text_left(TicketEvent.detail))
+
+
+#: An outbox row keyed by an update still pending in the inbox (``u<update_id>:...``).
+_OF_PENDING_UPDATE: Final = (
+    select(InboxUpdate.id)
+    .where(InboxUpdate.status == inbox.PENDING,
+           OutboxMessage.key.startswith(
+               literal("u").concat(cast(InboxUpdate.update_id, String)).concat(":")))
+    .exists())
+_OUTBOX_SETTLED: Final = and_(OutboxMessage.status.in_((outbox.SENT, outbox.FAILED)),
+                              not_(_OF_PENDING_UPDATE))
+#: Keys of a stored update that name a person (``from``, ``chat``, ``user``...): their ``id``.
+_PERSON_KEYS: Final = frozenset({"from", "chat", "user", "sender_chat", "forward_from"})
+
+
+def mentions(payload: Any, tg_user_id: int) -> bool:
+    """Whether a stored update (its JSON) comes from, or is about, ``tg_user_id``."""
+    if isinstance(payload, dict):
+        return any(
+            (key in _PERSON_KEYS and isinstance(value, dict)
+             and value.get("id") == tg_user_id) or mentions(value, tg_user_id)
+            for key, value in payload.items())
+    if isinstance(payload, list):
+        return any(mentions(item, tg_user_id) for item in payload)
+    return False
 
 
 def _ticket_erasable(cutoff: datetime) -> ColumnElement[bool]:
@@ -126,18 +183,37 @@ class Retention:
             log.info("retention: erased texts older than %s: %s", older_than, report.counts)
         return report
 
-    async def forget(self, bot: str, tg_user_id: int) -> RetentionReport:
-        """Erase every text and the name of one citizen of ``bot`` (one transaction)."""
+    async def prune(self, older_than: timedelta) -> RetentionReport:
+        """Delete settled inbox and outbox rows older than ``older_than`` (see the module's
+        description), a batch (and a transaction) at a time."""
+        cutoff = self._clock() - older_than
+        report = RetentionReport(
+            inbox=await self._delete_in_batches(InboxUpdate.id, (
+                InboxUpdate.status.in_((inbox.DONE, inbox.FAILED)),
+                InboxUpdate.received_at <= cutoff)),
+            outbox=await self._delete_in_batches(OutboxMessage.id, (
+                _OUTBOX_SETTLED, OutboxMessage.created_at <= cutoff)))
+        if report.inbox or report.outbox:
+            log.info("retention: deleted settled inbox/outbox rows older than %s: %s",
+                     older_than, {"inbox": report.inbox, "outbox": report.outbox})
+        return report
+
+    async def forget(self, bot: str, tg_user_id: int, *,
+                     bot_id: int | None = None) -> RetentionReport:
+        """Erase every text and the name of one citizen of ``bot`` and delete their inbox
+        rows (one transaction); with ``bot_id`` (the bot's Telegram id, what the outbox
+        names it by), their settled outbox rows too."""
         async with self._sessions.begin() as session:
+            report = await self._forget_deliveries(session, bot, tg_user_id, bot_id)
             citizen_id = (
                 await session.execute(select(Citizen.id).where(
                     Citizen.bot == bot, Citizen.tg_user_id == tg_user_id))
             ).scalar_one_or_none()
             if citizen_id is None:
-                return RetentionReport()
+                return report
             ticket_ids = list((await session.execute(
                 select(Ticket.id).where(Ticket.citizen_id == citizen_id))).scalars())
-            report = await self._erase_tickets(session, ticket_ids)
+            report += await self._erase_tickets(session, ticket_ids)
             questions = await session.execute(
                 update(Question)
                 .where(Question.citizen_id == citizen_id, _text_left(Question.text))
@@ -152,7 +228,37 @@ class Retention:
         log.info("citizen of bot %s erased their data: %s", bot, report.counts)
         return report
 
+    async def _forget_deliveries(self, session: AsyncSession, bot: str, tg_user_id: int,
+                                 bot_id: int | None) -> RetentionReport:
+        """Delete the citizen's inbox rows that still hold an update (pending or given up:
+        a handled one keeps none) and, with ``bot_id``, their settled outbox rows."""
+        rows = await session.execute(
+            select(InboxUpdate.id, InboxUpdate.payload)
+            .where(InboxUpdate.bot == bot, InboxUpdate.status != inbox.DONE))
+        ids = [row_id for row_id, payload in rows if mentions(payload, tg_user_id)]
+        deleted = RetentionReport()
+        if ids:
+            result = await session.execute(delete(InboxUpdate).where(InboxUpdate.id.in_(ids)))
+            deleted += RetentionReport(inbox=_rows(result))
+        if bot_id is not None:
+            result = await session.execute(delete(OutboxMessage).where(
+                OutboxMessage.bot == str(bot_id), OutboxMessage.chat_id == tg_user_id,
+                _OUTBOX_SETTLED))
+            deleted += RetentionReport(outbox=_rows(result))
+        return deleted
+
     # --- batches -------------------------------------------------------------------------------
+
+    async def _delete_in_batches(self, column: Any, conditions: tuple[Any, ...]) -> int:
+        """Delete the rows matching ``conditions``, a batch (and a transaction) at a time."""
+        deleted = 0
+        while True:
+            async with self._sessions.begin() as session:
+                ids = await self._ids(session, column, 0, *conditions)
+                if not ids:
+                    return deleted
+                result = await session.execute(delete(column.table).where(column.in_(ids)))
+                deleted += _rows(result)
 
     async def _ids(self, session: AsyncSession, column: Any, after: int,
                    *conditions: Any) -> list[int]:

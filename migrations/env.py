@@ -11,7 +11,6 @@ Two ways in:
 from __future__ import annotations
 
 import asyncio
-import os
 from logging.config import fileConfig
 from typing import Any, Literal
 
@@ -21,6 +20,7 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import async_engine_from_config
 
+from bots.settings import Settings
 from escalation import models
 from escalation.db import DEFAULT_DATABASE_URL, prepare_sqlite_directory
 
@@ -33,7 +33,9 @@ target_metadata = models.Base.metadata
 
 
 def database_url() -> str:
-    url = config.attributes.get("database_url") or os.environ.get("DATABASE_URL")
+    """The application's database: given by the caller, else the bots' settings (the
+    environment and ``.env``, as ``bot.py`` reads them)."""
+    url = config.attributes.get("database_url") or Settings().database_url
     return str(url or DEFAULT_DATABASE_URL)
 
 

@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from aiogram import Bot
+from aiogram.client.telegram import TelegramAPIServer
 
+from bots.session import JsonSession
 from bots.smalltalk import SmallTalk
+from tests.emulator import Emulator, running_emulator
 
 BOTS = Path(__file__).resolve().parents[2] / "bots"
+#: The token of the ``bot`` fixture's account in the emulator.
+TOKEN = "123456:emulated-bot-token"
 
 
 @pytest.fixture(scope="session")
 def smalltalk() -> SmallTalk:
     """The shipped small-talk lists (bots/smalltalk.yaml)."""
     return SmallTalk.from_file(BOTS / "smalltalk.yaml")
+
+
+@pytest.fixture
+def emu() -> Iterator[Emulator]:
+    """A Bot API emulator that fails the test on any request that breaks the spec."""
+    with running_emulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+async def bot(emu: Emulator) -> AsyncIterator[Bot]:
+    """An aiogram bot talking JSON to the emulator as ``payments_bot``."""
+    emu.add_bot(token=TOKEN, username="payments_bot")
+    session = JsonSession(api=TelegramAPIServer.from_base(emu.base_url), timeout=5)
+    async with Bot(TOKEN, session=session) as bot:
+        yield bot

@@ -1,4 +1,5 @@
-"""Pacing of outgoing messages (escalation.pacing.Pacer) on virtual time.
+"""Pacing of outgoing messages (escalation.pacing.Pacer) on virtual time; a request counts
+from when it is over (:meth:`Pacer.slot`).
 
 The pacer's clock and sleep are fakes: sleeping registers a wake-up time and the test's driver
 moves the clock straight to the earliest one once every task is waiting, so a minute of
@@ -88,6 +89,13 @@ def sender(
     return send
 
 
+def default_sender(
+    time: VirtualTime,
+) -> tuple[list[tuple[int, int, float]], Callable[[int, int], Awaitable[None]]]:
+    """The log of what went out when, and a sender through a pacer with the default limits."""
+    log: list[tuple[int, int, float]] = []
+    return log, sender(pacer_on(time), time, log)
+
 
 def sent_at(log: list[tuple[int, int, float]], chat: int) -> list[float]:
     return [at for c, _, at in log if c == chat]
@@ -101,8 +109,7 @@ async def sequence(send: Callable[[int, int], Awaitable[None]], chat: int, count
 async def test_group_gets_20_messages_a_minute_and_the_21st_waits_for_the_window(
     time: VirtualTime,
 ) -> None:
-    log: list[tuple[int, int, float]] = []
-    send = sender(pacer_on(time), time, log)
+    log, send = default_sender(time)
 
     await time.run(sequence(send, GROUP, 25))
 
@@ -113,8 +120,7 @@ async def test_group_gets_20_messages_a_minute_and_the_21st_waits_for_the_window
 
 
 async def test_group_window_slides_with_the_sends(time: VirtualTime) -> None:
-    log: list[tuple[int, int, float]] = []
-    send = sender(pacer_on(time), time, log)
+    log, send = default_sender(time)
 
     async def spread() -> None:
         for n in range(20):  # one message every 2 seconds: 0, 2, … 38
@@ -132,8 +138,7 @@ async def test_group_window_slides_with_the_sends(time: VirtualTime) -> None:
 
 
 async def test_no_group_message_goes_out_early_under_any_minute(time: VirtualTime) -> None:
-    log: list[tuple[int, int, float]] = []
-    send = sender(pacer_on(time), time, log)
+    log, send = default_sender(time)
 
     await time.run(sequence(send, GROUP, 65))
 
@@ -144,8 +149,7 @@ async def test_no_group_message_goes_out_early_under_any_minute(time: VirtualTim
 
 
 async def test_private_chat_allows_a_burst_of_3_then_one_a_second(time: VirtualTime) -> None:
-    log: list[tuple[int, int, float]] = []
-    send = sender(pacer_on(time), time, log)
+    log, send = default_sender(time)
 
     await time.run(sequence(send, CITIZEN, 7))
 
@@ -156,8 +160,7 @@ async def test_private_chat_allows_a_burst_of_3_then_one_a_second(time: VirtualT
 
 
 async def test_private_burst_refills_after_a_quiet_spell(time: VirtualTime) -> None:
-    log: list[tuple[int, int, float]] = []
-    send = sender(pacer_on(time), time, log)
+    log, send = default_sender(time)
 
     async def two_bursts() -> None:
         await sequence(send, CITIZEN, 3)
@@ -174,8 +177,7 @@ async def test_private_burst_refills_after_a_quiet_spell(time: VirtualTime) -> N
 
 
 async def test_bot_wide_cap_holds_messages_to_many_chats(time: VirtualTime) -> None:
-    log: list[tuple[int, int, float]] = []
-    send = sender(pacer_on(time), time, log)
+    log, send = default_sender(time)
 
     await time.run(*(send(chat, 0) for chat in range(1, 36)))  # 35 citizens, one message each
 
@@ -200,8 +202,7 @@ async def test_bot_wide_cap_counts_each_bot_separately(time: VirtualTime) -> Non
 
 
 async def test_messages_to_one_chat_keep_their_order(time: VirtualTime) -> None:
-    log: list[tuple[int, int, float]] = []
-    send = sender(pacer_on(time), time, log)
+    log, send = default_sender(time)
 
     await time.run(*(send(CITIZEN, n) for n in range(8)))
 
@@ -210,8 +211,7 @@ async def test_messages_to_one_chat_keep_their_order(time: VirtualTime) -> None:
 
 
 async def test_a_busy_group_does_not_hold_up_a_citizen(time: VirtualTime) -> None:
-    log: list[tuple[int, int, float]] = []
-    send = sender(pacer_on(time), time, log)
+    log, send = default_sender(time)
 
     async def citizen_later() -> None:
         await time.sleep(5.0)
@@ -224,3 +224,34 @@ async def test_a_busy_group_does_not_hold_up_a_citizen(time: VirtualTime) -> Non
     assert sent_at(log, GROUP)[-2:] == [pytest.approx(GROUP_WINDOW)] * 2
     order = [(chat, n) for chat, n, _ in log if chat == GROUP]
     assert order == [(GROUP, n) for n in range(22)]
+
+
+async def test_a_request_counts_from_when_it_is_over(time: VirtualTime) -> None:
+    pacer = pacer_on(time, Limits(group_messages=2, group_window=10.0, safety=0.0))
+    started: list[float] = []
+
+    async def request(duration: float) -> None:
+        async with pacer.slot(BOT, GROUP):
+            started.append(time.now - START)
+            if duration:
+                await time.sleep(duration)
+
+    # The first request takes 5 s (Telegram may count it at any moment of those 5 s).
+    await time.run(request(5.0), request(0.0), request(0.0))
+
+    assert started == [0.0, pytest.approx(5.0), pytest.approx(15.0)]
+
+
+async def test_requests_in_flight_fill_the_bot_wide_window(time: VirtualTime) -> None:
+    pacer = pacer_on(time, Limits(bot_per_second=2, safety=0.0))
+    started: list[tuple[int, float]] = []
+
+    async def request(chat: int, duration: float) -> None:
+        async with pacer.slot(BOT, chat):
+            started.append((chat, time.now - START))
+            await time.sleep(duration)
+
+    await time.run(request(1, 3.0), request(2, 5.0), request(3, 0.5))
+
+    # Chat 3 waits for a request to end (at 3 s), then for it to be a second old.
+    assert started == [(1, 0.0), (2, 0.0), (3, pytest.approx(4.0))]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
 import pytest
 from aiogram import Bot
 from aiogram.client.telegram import TelegramAPIServer
@@ -11,24 +9,10 @@ from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, Teleg
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bots.session import JsonSession
-from tests.emulator import Emulator, running_emulator
+from tests.bots.conftest import TOKEN
+from tests.emulator import Emulator
 
-TOKEN = "123456:session-test-token"
 ANSWER = "Выплата назначается на 12 месяцев. Размер — 50 % регионального прожиточного минимума."
-
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with running_emulator() as emulator:  # fails the test on any request that breaks the spec
-        yield emulator
-
-
-@pytest.fixture
-async def bot(emu: Emulator) -> AsyncIterator[Bot]:
-    emu.add_bot(token=TOKEN, username="payments_bot")
-    session = JsonSession(api=TelegramAPIServer.from_base(emu.base_url), timeout=5)
-    async with Bot(TOKEN, session=session) as bot:
-        yield bot
 
 
 async def test_a_message_with_buttons_arrives_intact_as_json(emu: Emulator, bot: Bot) -> None:

@@ -121,6 +121,16 @@ async def test_a_refused_message_stays_refused(outbox: Outbox) -> None:
     assert again.error == "Forbidden: bot was blocked by the user"
 
 
+async def test_a_message_keeps_the_time_of_its_first_reservation(
+        outbox: Outbox, clock: FakeClock) -> None:
+    first = await outbox.reserve("111", "u6:1", chat_id=5, method="sendMessage")
+    await outbox.not_sent(first.id)
+    clock.advance(hours=2)
+    again = await outbox.reserve("111", "u6:1", chat_id=5, method="sendMessage")
+    assert again.created_at == START
+    assert outbox.age(again) == 2 * 3600  # retries are counted from the first reservation
+
+
 async def test_chat_migrations_follow_chains(sessions: async_sessionmaker[AsyncSession]) -> None:
     chats = ChatMigrations(sessions)
     await chats.save(-1, -100)

@@ -151,6 +151,29 @@ def set_blocked(world: World, bot: BotAccount, user: UserAccount, *, blocked: bo
         })
 
 
+def set_member(world: World, group: GroupChat, user: UserAccount, status: MemberStatus,
+               *, actor: UserAccount | None = None) -> None:
+    """Change a person's membership; every administrator bot of the group gets a
+    ``chat_member`` update (delivered only to bots that ask for it in ``allowed_updates``)."""
+    with world.changing():
+        old = group.members.get(user.id, "left")
+        group.members[user.id] = status
+        if old == status:
+            return
+        if actor is None:
+            owner = next((uid for uid, s in group.members.items() if s == "creator"), None)
+            actor = world.users.get(owner) if owner is not None else None
+        sender = (actor or user).user()
+        for bot_id, membership in group.bots.items():
+            if membership.status != "administrator":
+                continue
+            world.enqueue(bot_id, "chat_member", {
+                "chat": group.chat(), "from": sender, "date": int(time.time()),
+                "old_chat_member": chat_member(user.user(), old),
+                "new_chat_member": chat_member(user.user(), status),
+            })
+
+
 def set_bot_membership(world: World, bot: BotAccount, group: GroupChat, status: MemberStatus,
                        *, can_manage_topics: bool = True, can_delete_messages: bool = True,
                        actor: UserAccount | None = None) -> None:

@@ -145,9 +145,10 @@ class Emulator:
             self.world.groups[group.id] = group
             return group
 
-    def set_member(self, group: GroupChat, user: UserAccount, status: MemberStatus) -> None:
-        with self.world.changing():
-            group.members[user.id] = status
+    def set_member(self, group: GroupChat, user: UserAccount, status: MemberStatus, *,
+                   actor: UserAccount | None = None) -> None:
+        """Change a person's membership; administrator bots get a ``chat_member`` update."""
+        actions.set_member(self.world, group, user, status, actor=actor)
 
     def set_bot_membership(self, bot: BotAccount, group: GroupChat,
                            status: MemberStatus = "administrator", *,
