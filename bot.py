@@ -5,6 +5,8 @@
     python bot.py --check              check settings, database, tokens and operators' chats
     python bot.py unanswered --bot N [--days 30]
                                        questions the bot could not answer, grouped
+    python bot.py report [--bot N] [--from DATE] [--to DATE] --out FILE.html [--csv FILE.csv]
+                                       supervisors' report with charts (docs/report.md)
 """
 
 from __future__ import annotations
@@ -15,25 +17,28 @@ import logging
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 
 from aiogram import Dispatcher
 from aiogram.exceptions import AiogramError
 
 from bots.candidates import CandidateStore
-from bots.console import chat
+from bots.console import chat, setup_logging
 from bots.conversation import Conversation
 from bots.desk import Desk
-from bots.dispatcher import build_dispatcher
 from bots.elsewhere import load_elsewhere
 from bots.encoding import Semantics, load_semantics
 from bots.flood import FloodGuard
 from bots.health import run_check
+from bots.live_status import LiveStatus
+from bots.loading import load_topic
 from bots.matching import MatchPool
 from bots.menu_words import load_menus
-from bots.reports import print_unanswered
+from bots.report.cli import request_of, write_report
+from bots.report.post import ReportPoster
+from bots.reports import print_unanswered, unknown_bot
 from bots.runner import (
     follow_chat_migrations,
-    load_topic,
     make_session,
     run_event_loop,
     serve,
@@ -46,12 +51,13 @@ from bots.topic import Suite, discover
 from escalation.batching import GroupCommit
 from escalation.chats import ChatMigrations
 from escalation.db import create_engine, make_session_factory, upgrade_database
-from escalation.delivery import Delivery
-from escalation.inbox import Inbox
+from escalation.delivery import Delivery, RetryPolicy
+from escalation.inbox import Inbox, StorageHealth
 from escalation.outbox import Outbox
 from escalation.pacing import Limits, Pacer
 from escalation.records import Records, utc_now
 from escalation.tickets import Tickets
+from handlers.dispatcher import build_dispatcher
 
 log = logging.getLogger("bot")
 
@@ -60,12 +66,22 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Справочные боты ЦУР: запуск и отчёты.")
     parser.add_argument("--console", action="store_true", help="чат с ботом в терминале")
     parser.add_argument("--bot", help="имя бота (папка в bots/) для --console")
+    parser.add_argument("--verbose", action="store_true",
+                        help="весь журнал в терминал (в чате --console — в data/console.log)")
     parser.add_argument("--check", action="store_true",
                         help="проверить настройки, базу данных, токены и чаты операторов")
     commands = parser.add_subparsers(dest="command")
     report = commands.add_parser("unanswered", help="вопросы, на которые бот не ответил")
-    report.add_argument("--bot", required=True, dest="report_bot")
-    report.add_argument("--days", type=int, default=30)
+    report.add_argument("--bot", required=True, dest="report_bot", help="имя бота (папка в bots/)")
+    report.add_argument("--days", type=int, default=30, help="за сколько дней (по умолчанию 30)")
+    report.add_argument("--csv", type=Path, metavar="FILE.csv",
+                        help="сохранить группы вопросов в CSV для Excel")
+    supervisors = commands.add_parser("report", help="отчёт руководителю: HTML с графиками, CSV")
+    supervisors.add_argument("--bot", dest="report_bot", help="один бот (без него — все)")
+    supervisors.add_argument("--from", dest="date_from", metavar="ГГГГ-ММ-ДД")
+    supervisors.add_argument("--to", dest="date_to", metavar="ГГГГ-ММ-ДД")
+    supervisors.add_argument("--out", required=True, metavar="FILE.html")
+    supervisors.add_argument("--csv", metavar="FILE.csv", help="показатели по дням для Excel")
     args = parser.parse_args(argv)
     if args.check and (args.console or args.bot or args.command):
         parser.error("--check не сочетается с другими параметрами")
@@ -76,11 +92,13 @@ def make_delivery(settings: Settings, outbox: Outbox | None = None) -> Delivery:
     limits = Limits(group_messages=settings.group_messages_per_minute,
                     group_window=settings.group_rate_window,
                     bot_per_second=settings.bot_messages_per_second)
-    return Delivery(pacer=Pacer(limits), outbox=outbox)
+    policy = RetryPolicy(max_delay=settings.delivery_retry_cap,
+                         horizon=settings.delivery_retry_hours * 3600)
+    return Delivery(policy=policy, pacer=Pacer(limits), outbox=outbox)
 
 
 def make_dispatcher(settings: Settings, suite: Suite, records: Records, tickets: Tickets,
-                    delivery: Delivery) -> Dispatcher:
+                    delivery: Delivery, storage: StorageHealth | None = None) -> Dispatcher:
     for topic in suite.topics.values():
         tickets.set_policy(topic.name, topic.queue)
     desk = Desk(tickets, delivery, CandidateStore(settings.faq_candidates_dir))
@@ -89,7 +107,9 @@ def make_dispatcher(settings: Settings, suite: Suite, records: Records, tickets:
             suite, records, smalltalk(settings), tickets, pool=MatchPool(),
             menus=load_menus(suite), elsewhere=load_elsewhere(settings.bots_dir, suite)),
         delivery=delivery, flood=FloodGuard(settings.flood_messages, settings.flood_window),
-        desk=desk, tickets=tickets)
+        desk=desk, tickets=tickets,
+        poster=ReportPoster(settings, tickets.sessions, delivery, tickets.now),
+        status=LiveStatus(tickets.sessions, desk.worker, tickets.now, storage))
 
 
 async def console(settings: Settings, records: Records, tickets: Tickets,
@@ -107,8 +127,14 @@ async def console(settings: Settings, records: Records, tickets: Tickets,
         log.error("no such bot %r; bots: %s", name, ", ".join(suite.topics) or "none")
         return 2
     dispatcher = make_dispatcher(settings, suite, records, tickets, make_delivery(settings))
-    await chat(dispatcher, suite, name)
+    await chat(dispatcher, suite, name, reload_interval=settings.faq_reload_interval)
     return 0
+
+
+def console_mode(settings: Settings, args: argparse.Namespace) -> bool:
+    """The terminal chat: asked for, or what runs when no bot token is set."""
+    return args.command is None and (
+        args.console or not any(settings.bot_token(n) for n in discover(settings.bots_dir)))
 
 
 def smalltalk(settings: Settings) -> SmallTalk:
@@ -116,6 +142,9 @@ def smalltalk(settings: Settings) -> SmallTalk:
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
+    if args.command == "unanswered" and (problem := unknown_bot(settings, args.report_bot)):
+        sys.stderr.write(problem + "\n")  # before any database is created or migrated
+        return 2
     await upgrade_database(settings.database_url)
     engine = create_engine(settings.database_url)
     sessions = make_session_factory(engine)
@@ -125,10 +154,13 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     try:
         if args.command == "unanswered":
             since = utc_now() - timedelta(days=args.days)
-            return await print_unanswered(settings, records, args.report_bot, since)
+            return await print_unanswered(settings, records, args.report_bot, since,
+                                          csv_path=args.csv)
+        if args.command == "report":
+            return await write_report(settings, sessions, records, request_of(args))
         names = discover(settings.bots_dir)
         semantics = await asyncio.to_thread(load_semantics, settings)  # one for every bot
-        if args.console or not any(settings.bot_token(n) for n in names):
+        if console_mode(settings, args):
             if not args.console:
                 log.info("no bot token is set (%s): starting the console chat",
                          ", ".join(f"{n.upper()}_BOT_TOKEN" for n in names))
@@ -142,10 +174,10 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
                 return 1
             delivery = make_delivery(settings, Outbox(sessions, writes=writes))
             await follow_chat_migrations(suite, delivery, ChatMigrations(sessions))
-            dispatcher = make_dispatcher(settings, suite, records, tickets, delivery)
-            desk = dispatcher["desk"]
-            await serve(settings, suite, bots, dispatcher, delivery, desk,
-                        Inbox(sessions, writes=writes),
+            inbox = Inbox(sessions, writes=writes)
+            dispatcher = make_dispatcher(settings, suite, records, tickets, delivery,
+                                         inbox.storage)
+            await serve(settings, suite, bots, dispatcher, delivery, dispatcher["desk"], inbox,
                         stop)
             return 0
         finally:
@@ -159,8 +191,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.check:
         return run_check()
     settings = Settings()
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if console_mode(settings, args):
+        setup_logging(verbose=args.verbose, level=settings.log_level)
+    else:
+        logging.basicConfig(level=settings.log_level.upper(),
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return run_event_loop(run(settings, args))
     except KeyboardInterrupt:

@@ -9,7 +9,6 @@ import logging
 import signal
 from collections.abc import Coroutine
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from aiogram import Bot, Dispatcher
@@ -38,17 +37,17 @@ from aiogram.utils.token import TokenValidationError, validate_token
 from bots.desk import Desk
 from bots.encoding import LEXICAL, Semantics
 from bots.faq_source import ReloadErrorHandler
+from bots.loading import load_topic
 from bots.polling import BotPoller
-from bots.queue_settings import QueueSettingsError
+from bots.report.digest import DigestSettings
+from bots.report.post import ReportPoster
 from bots.retention_task import retention_task
 from bots.session import JsonSession
 from bots.settings import Settings
-from bots.texts import TextsError
 from bots.topic import Suite, Topic, discover
 from escalation.chats import ChatMigrations
 from escalation.delivery import Delivery, Undeliverable
 from escalation.inbox import Inbox
-from faq import FaqError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -76,22 +75,6 @@ CITIZEN_COMMANDS = [
 def make_session(settings: Settings) -> AiohttpSession:
     return JsonSession(api=TelegramAPIServer.from_base(settings.telegram_api_url),
                           timeout=settings.telegram_timeout)
-
-
-def load_topic(settings: Settings, bots_dir: Path, name: str,
-               semantics: Semantics = LEXICAL) -> Topic | None:
-    """The bot's topic, or None with the reason logged. A cold embedding cache makes this
-    take a while (≈ 20 s for a shipped FAQ, progress in the log): run it off the loop."""
-    try:
-        return Topic.load(bots_dir, name, operators_chat_id=settings.operators_chat_id(name),
-                          operator_ids=settings.operator_ids(name),
-                          encoder=semantics.encoder, cache_dir=semantics.cache_dir)
-    except FaqError as error:
-        problems = "\n".join(f"  {p}" for p in error.problems) or f"  {error}"
-        log.error("bot %s not started: its FAQ is broken:\n%s", name, problems)
-    except (TextsError, QueueSettingsError, OSError, ValueError) as error:
-        log.error("bot %s not started: %s", name, error)
-    return None
 
 
 def token_problem(name: str, token: str) -> str | None:
@@ -195,6 +178,18 @@ def queue_tasks(settings: Settings, suite: Suite, bots: list[Bot],
     return tasks
 
 
+def digest_tasks(suite: Suite, bots: list[Bot],
+                 poster: ReportPoster | None) -> list[asyncio.Task[None]]:
+    """Per bot with an operators' chat, the weekly report (``REPORT_DIGEST``); cancelled at
+    once on stop (its messages have fixed keys: one cut off is sent whole after a restart)."""
+    digest = DigestSettings().schedule if poster is not None else None
+    if digest is None or poster is None:
+        return []
+    return [asyncio.create_task(poster.weekly(bot, topic, digest), name=f"digest-{topic.name}")
+            for bot, topic in zip(bots, suite.topics.values(), strict=True)
+            if topic.operators_chat_id is not None]
+
+
 async def follow_chat_migrations(suite: Suite, delivery: Delivery,
                                  chats: ChatMigrations) -> None:
     """Use the new id of every operators' chat that became a supergroup (now and later)."""
@@ -281,6 +276,7 @@ async def serve(
         for bot, t in zip(bots, suite.topics.values(), strict=True)
     ]
     tasks.append(retention_task(settings, desk.tickets))
+    tasks += digest_tasks(suite, bots, dispatcher.get("poster"))
     queue = queue_tasks(settings, suite, bots, desk)
     waiter = asyncio.create_task(stop.wait())
     pollers_done = asyncio.ensure_future(_all_done(tasks[: len(pollers)]))

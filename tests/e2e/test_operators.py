@@ -28,8 +28,10 @@ from tests.e2e.conftest import (
     sqlite_rows,
     start_both,
 )
+from tests.e2e.helpers import bot_lifetime, buttons, ticket_number, write_all_day_queue
 from tests.e2e.process import ROOT, BotProcess
 from tests.emulator import Emulator
+from tests.rates import assert_rate
 
 pytestmark = pytest.mark.e2e
 
@@ -44,12 +46,6 @@ OFF_TOPIC = [
     "Почему во дворе уже неделю не убирают снег и кто за это отвечает",
     "Где купить подержанный автомобиль недорого",
 ]
-ALL_DAY = """timezone: Europe/Moscow
-working_hours: "00:00-24:00"
-working_days: [1, 2, 3, 4, 5, 6, 7]
-first_response_hours: {hours}
-autoclose_hours: 72
-"""
 
 
 @dataclass
@@ -91,8 +87,8 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     emu = Emulator().start()
     tmp = tmp_path_factory.mktemp("operators")
     bots_dir = copy_bot_content(tmp / "bots")
-    (bots_dir / "payments" / "queue.yaml").write_text(ALL_DAY.format(hours=3), "utf-8")
-    (bots_dir / "vaccination" / "queue.yaml").write_text(ALL_DAY.format(hours=0.002), "utf-8")
+    write_all_day_queue(bots_dir, "payments", first_response_hours=3)
+    write_all_day_queue(bots_dir, "vaccination", first_response_hours=0.002)
     payments = emu.add_bot(token=PAYMENTS_TOKEN, username="payments_test_bot")
     vaccination = emu.add_bot(token=VACCINATION_TOKEN, username="vaccination_test_bot")
     op1 = emu.add_user(first_name="Мария", last_name="Операторова")
@@ -113,26 +109,15 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     }
     state = Desk(emu, start_both(env), env, payments, vaccination, plain, forum, op1, op2, tmp,
                  itertools.count(1))
-    try:
+    with bot_lifetime(emu, state):
         yield state
-        emu.assert_no_violations()
         # Nothing from an operators' chat ever went to another group or a stranger.
         for group in (plain, forum):
-            assert state.emu.max_rate(group, window=GROUP_WINDOW) <= 20
-    finally:
-        code = state.proc.stop()
-        emu.stop()
-    assert code == 0, state.proc.output
+            assert_rate(state.emu, chat_id=group.id, limit=20, window=GROUP_WINDOW)
     assert PAYMENTS_TOKEN not in state.proc.output, "a token was written to the log"
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-def buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
-    markup = message.get("reply_markup") or {}
-    return [(b["text"], b["callback_data"]) for row in markup.get("inline_keyboard", [])
-            for b in row]
-
 
 def private(d: Desk, bot: Any, user: Any) -> list[dict[str, Any]]:
     return d.emu.messages(user.id, bot=bot)
@@ -146,17 +131,19 @@ def ask(d: Desk, bot: Any, user: Any, text: str) -> dict[str, Any]:
     return private(d, bot, user)[before]
 
 
-def ticket_number(reply: dict[str, Any]) -> int:
-    text = reply["text"]
-    assert "№" in text, text
-    return int(text.split("№", 1)[1].strip().split()[0].rstrip(".;,"))
-
-
 def card(d: Desk, group: Any, ticket: int, *, thread_id: int | None = None) -> dict[str, Any]:
     """The ticket's card in the operators' chat, as it is now (edits applied)."""
     found = d.emu.wait_for_message(group, contains=f"Обращение № {ticket} ", thread_id=thread_id,
                                    timeout=20)
     return d.emu.message(group, found["message_id"])
+
+
+def new_ticket(d: Desk) -> tuple[Any, int, dict[str, Any]]:
+    """A new citizen's question the payments bot cannot answer: the citizen, the ticket's
+    number and its card in the plain operators' chat."""
+    citizen = d.citizen()
+    number = ticket_number(ask(d, d.payments, citizen, next(QUESTIONS)))
+    return citizen, number, card(d, d.plain, number)
 
 
 def press(d: Desk, bot: Any, user: Any, message: dict[str, Any], label: str, *,
@@ -181,6 +168,19 @@ def reply_in(d: Desk, bot: Any, operator: Any, group: Any, to: dict[str, Any] | 
 
 def count(d: Desk, group: Any, thread_id: int | None = None) -> int:
     return len(d.emu.messages(group, thread_id=thread_id))
+
+
+def assert_cannot_operate(d: Desk, person: Any, number: int, ticket_card: dict[str, Any],
+                          text: str) -> None:
+    """``person``, in the plain operators' chat but no operator, replies ``text`` to the card
+    and presses "Взять": told both are for operators only; the ticket stays unclaimed."""
+    bot, group = d.payments, d.plain
+    after = count(d, group)
+    reply_in(d, bot, person, group, ticket_card, text)
+    assert "только операторам" in group_after(d, group, after, "операторам")["text"]
+    toast = press(d, bot, person, ticket_card, "Взять", chat=group)
+    assert "только операторам" in toast["text"]
+    assert d.db("SELECT owner_tg_id FROM tickets WHERE id = ?", number) == [(None,)]
 
 
 # --- plain group -------------------------------------------------------------------------------
@@ -238,9 +238,7 @@ def test_unmatched_question_claimed_answered_and_rated(desk: Desk) -> None:
 
 def test_follow_up_joins_the_ticket_and_note_stays_internal(desk: Desk) -> None:
     d, bot, group = desk, desk.payments, desk.plain
-    citizen = d.citizen()
-    number = ticket_number(ask(d, bot, citizen, next(QUESTIONS)))
-    ticket_card = card(d, group, number)
+    citizen, number, ticket_card = new_ticket(d)
 
     after = count(d, group)
     reply = ask(d, bot, citizen, "И ещё: у меня трое детей, это важно?")
@@ -265,9 +263,7 @@ def test_follow_up_joins_the_ticket_and_note_stays_internal(desk: Desk) -> None:
 
 def test_two_operators_race_for_one_ticket(desk: Desk) -> None:
     d, bot, group = desk, desk.payments, desk.plain
-    citizen = d.citizen()
-    number = ticket_number(ask(d, bot, citizen, next(QUESTIONS)))
-    ticket_card = card(d, group, number)
+    citizen, number, ticket_card = new_ticket(d)
     data = next(data for text, data in buttons(ticket_card) if "Взять" in text)
     first = d.emu.press_button(bot, d.op1, ticket_card, data, chat=group)
     second = d.emu.press_button(bot, d.op2, ticket_card, data, chat=group)
@@ -305,9 +301,7 @@ def test_replies_to_non_tickets_and_closed_tickets_get_notices(desk: Desk) -> No
     reply_in(d, bot, d.op1, group, queue, "Это ответ на список, а не на обращение")
     group_after(d, group, after, "не относится к обращению")
 
-    citizen = d.citizen()
-    number = ticket_number(ask(d, bot, citizen, next(QUESTIONS)))
-    ticket_card = card(d, group, number)
+    citizen, number, ticket_card = new_ticket(d)
     press(d, bot, d.op1, ticket_card, "Закрыть", chat=group)
     d.emu.wait_for(lambda: "✅" in d.emu.message(group, ticket_card["message_id"])["text"])
     before = len(private(d, bot, citizen))
@@ -319,19 +313,12 @@ def test_replies_to_non_tickets_and_closed_tickets_get_notices(desk: Desk) -> No
 
 def test_outsiders_and_private_chats_cannot_operate(desk: Desk) -> None:
     d, bot, group = desk, desk.payments, desk.plain
-    citizen = d.citizen()
-    number = ticket_number(ask(d, bot, citizen, next(QUESTIONS)))
-    ticket_card = card(d, group, number)
+    citizen, number, ticket_card = new_ticket(d)
     outsider = d.emu.add_user(first_name="Посторонний")
     d.emu.set_member(group, outsider, "left")
 
     before = len(private(d, bot, citizen))
-    after = count(d, group)
-    reply_in(d, bot, outsider, group, ticket_card, "Я тоже отвечу")
-    assert "только операторам" in group_after(d, group, after, "операторам")["text"]
-    toast = press(d, bot, outsider, ticket_card, "Взять", chat=group)
-    assert "только операторам" in toast["text"]
-    assert d.db("SELECT owner_tg_id FROM tickets WHERE id = ?", number) == [(None,)]
+    assert_cannot_operate(d, outsider, number, ticket_card, "Я тоже отвечу")
 
     after = count(d, group)
     d.emu.send_text(bot, d.op1, "Отвечаю анонимно", chat=group, reply_to=ticket_card,
@@ -357,17 +344,11 @@ def test_stats_with_odd_arguments_answers_once_with_the_default_period(desk: Des
 
 
 def test_a_muted_member_of_the_operators_chat_cannot_operate(desk: Desk) -> None:
-    d, bot, group = desk, desk.payments, desk.plain
-    number = ticket_number(ask(d, bot, d.citizen(), next(QUESTIONS)))
-    ticket_card = card(d, group, number)
+    d, group = desk, desk.plain
+    _, number, ticket_card = new_ticket(d)
     muted = d.emu.add_user(first_name="Ограниченный")
     d.emu.set_member(group, muted, "restricted")  # every right taken away
-    after = count(d, group)
-    reply_in(d, bot, muted, group, ticket_card, "Отвечу вместо операторов")
-    assert "только операторам" in group_after(d, group, after, "операторам")["text"]
-    toast = press(d, bot, muted, ticket_card, "Взять", chat=group)
-    assert "только операторам" in toast["text"]
-    assert d.db("SELECT owner_tg_id FROM tickets WHERE id = ?", number) == [(None,)]
+    assert_cannot_operate(d, muted, number, ticket_card, "Отвечу вместо операторов")
 
 
 def test_citizen_newlines_cannot_fake_lines_of_the_card(desk: Desk) -> None:
@@ -382,9 +363,7 @@ def test_citizen_newlines_cannot_fake_lines_of_the_card(desk: Desk) -> None:
 
 def test_blocked_citizen_is_reported_to_the_operator(desk: Desk) -> None:
     d, bot, group = desk, desk.payments, desk.plain
-    citizen = d.citizen()
-    number = ticket_number(ask(d, bot, citizen, next(QUESTIONS)))
-    ticket_card = card(d, group, number)
+    citizen, number, ticket_card = new_ticket(d)
     d.emu.block_bot(bot, citizen)
     after = count(d, group)
     reply_in(d, bot, d.op1, group, ticket_card, "Ответ, который не дойдёт")
@@ -397,9 +376,7 @@ def test_blocked_citizen_is_reported_to_the_operator(desk: Desk) -> None:
 
 def test_deleted_citizen_account_is_reported_to_the_operator(desk: Desk) -> None:
     d, bot, group = desk, desk.payments, desk.plain
-    citizen = d.citizen()
-    number = ticket_number(ask(d, bot, citizen, next(QUESTIONS)))
-    ticket_card = card(d, group, number)
+    citizen, _, ticket_card = new_ticket(d)
     d.emu.deactivate(citizen)
     after = count(d, group)
     reply_in(d, bot, d.op1, group, ticket_card, "Ответ удалённому аккаунту")
@@ -446,9 +423,7 @@ def test_faq_answer_button_and_candidate_for_editors(desk: Desk) -> None:
 
 def test_ban_stops_escalations_but_keeps_messages(desk: Desk) -> None:
     d, bot, group = desk, desk.payments, desk.plain
-    citizen = d.citizen()
-    number = ticket_number(ask(d, bot, citizen, next(QUESTIONS)))
-    ticket_card = card(d, group, number)
+    citizen, number, ticket_card = new_ticket(d)
     after = count(d, group)
     reply_in(d, bot, d.op1, group, ticket_card, "/ban оскорбления в адрес операторов")
     assert "заблокирован" in group_after(d, group, after, "заблокирован")["text"]
@@ -543,15 +518,13 @@ def test_burst_of_100_escalations_is_paced_and_complete(desk: Desk) -> None:
     d.emu.wait_for(lambda: all(
         any(f"Обращение № {n} " in (m.get("text") or "") for m in d.emu.messages(group))
         for n in numbers), timeout=120)
-    assert d.emu.max_rate(group, window=GROUP_WINDOW) <= 20
+    assert_rate(d.emu, chat_id=group.id, limit=20, window=GROUP_WINDOW)
     assert count(d, group) - start_count >= 100
 
 
 def test_restart_keeps_open_tickets_answerable(desk: Desk) -> None:
     d, bot, group = desk, desk.payments, desk.plain
-    citizen = d.citizen()
-    number = ticket_number(ask(d, bot, citizen, next(QUESTIONS)))
-    ticket_card = card(d, group, number)
+    citizen, number, ticket_card = new_ticket(d)
     forum_citizen = d.citizen()
     forum_number = ticket_number(ask(d, d.vaccination, forum_citizen, next(QUESTIONS)))
     topic = d.emu.wait_for(lambda: next((t for t in d.emu.topics(d.forum)
@@ -577,9 +550,7 @@ def test_restart_keeps_open_tickets_answerable(desk: Desk) -> None:
 
 def test_media_both_ways_keeps_content(desk: Desk) -> None:
     d, bot, group = desk, desk.payments, desk.plain
-    citizen = d.citizen()
-    number = ticket_number(ask(d, bot, citizen, next(QUESTIONS)))
-    ticket_card = card(d, group, number)
+    citizen, number, ticket_card = new_ticket(d)
     after = count(d, group)
     before = len(private(d, bot, citizen))
     d.emu.send_photo(bot, citizen, caption="Вот фото уведомления об отказе")
@@ -615,3 +586,62 @@ def test_forum_without_topic_rights_falls_back_to_cards(desk: Desk) -> None:
     reply_in(d, d.vaccination, d.op1, locked, ticket_card, "Ответ карточкой")
     d.emu.wait_for(lambda: len(private(d, d.vaccination, citizen)) > before, timeout=15)
     assert private(d, d.vaccination, citizen)[before]["text"] == "Ответ карточкой"
+
+
+def test_report_command_sends_the_summary_and_every_chart_once(desk: Desk) -> None:
+    d, bot, group = desk, desk.payments, desk.plain
+    citizen = d.citizen()
+    ticket_number(ask(d, bot, citizen, next(QUESTIONS)))  # at least one ticket this week
+    after_messages = count(d, group)
+    after_calls = d.emu.last_seq
+    reply_in(d, bot, d.op1, group, None, "/report 7")
+    summary = group_after(d, group, after_messages, "📊 Отчёт «payments»")
+    assert "Передано специалистам:" in summary["text"]
+
+    def photos() -> list[Any]:
+        return [c for c in d.emu.calls(bot, "sendPhoto")
+                if c.seq > after_calls and c.response is not None]
+
+    d.emu.wait_for(lambda: len(photos()) >= 5, timeout=30)
+    assert len(photos()) == 5
+    assert all(c.response["ok"] for c in photos())
+    assert all(str(c.params.get("chat_id")) == str(group.id) for c in photos())
+    summaries = [m for m in d.emu.messages(group)[after_messages:]
+                 if "📊 Отчёт" in (m.get("text") or "")]
+    assert len(summaries) == 1
+
+
+def test_report_command_is_for_operators_only(desk: Desk) -> None:
+    d, bot = desk, desk.payments
+    outsider = d.citizen()
+    after_calls = d.emu.last_seq
+    d.emu.send_text(bot, outsider, "/report")
+    d.emu.wait_for_message(outsider.id, after=0, timeout=15)  # the citizen's side answers
+    assert not [c for c in d.emu.calls(bot, "sendPhoto") if c.seq > after_calls]
+
+
+def test_health_shows_the_database_cards_and_queues(desk: Desk) -> None:
+    d, bot, group = desk, desk.payments, desk.plain
+    after = count(d, group)
+    reply_in(d, bot, d.op1, group, None, "/health")
+    reply = group_after(d, group, after, "🩺 Состояние бота")
+    lines = reply["text"].splitlines()
+    assert "✅ База данных принимает записи" in lines
+    assert "✅ Карточки обращений публикуются" in lines
+    assert any(line.startswith("Ждут обработки: ") for line in lines), lines
+
+
+def test_a_member_muted_after_acting_is_refused_at_once(desk: Desk) -> None:
+    """The membership answer is cached for a minute; Telegram's ``chat_member`` update makes
+    a change effective at the next action."""
+    d, bot, group = desk, desk.payments, desk.plain
+    citizen, number, ticket_card = new_ticket(d)
+    helper = d.emu.add_user(first_name="Стажёр")
+    d.emu.set_member(group, helper, "member")
+    toast = press(d, bot, helper, ticket_card, "Взять", chat=group)
+    assert "только операторам" not in toast.get("text", "")
+    d.emu.set_member(group, helper, "restricted")
+    after = count(d, group)
+    reply_in(d, bot, helper, group, card(d, group, number), "Отвечу, хотя меня ограничили")
+    assert "только операторам" in group_after(d, group, after, "операторам")["text"]
+    assert not [m for m in private(d, bot, citizen) if "ограничили" in (m.get("text") or "")]
