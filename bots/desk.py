@@ -15,15 +15,11 @@ What they show is :mod:`bots.cards`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
-
-from aiogram import Bot
 
 from bots.answers import Answers
 from bots.candidates import CandidateStore
 from bots.card_worker import CardWorker
 from bots.operators_chat import OperatorsChat
-from bots.topic import Topic
 from escalation.delivery import Delivery
 from escalation.tickets import Tickets
 
@@ -41,15 +37,3 @@ class Desk:
         self.chat = OperatorsChat(self.tickets, self.delivery)
         self.worker = CardWorker(self.chat)
         self.answers = Answers(self.chat, self.candidates)
-
-    # What the runner starts and stops (one card worker and one queue watcher per bot).
-
-    async def card_worker(self, bot: Bot, topic: Topic, *, interval: float = 30.0) -> None:
-        await self.worker.card_worker(bot, topic, interval=interval)
-
-    async def watch(self, bot: Bot, topic: Topic, *, interval: float,
-                    digest_every: timedelta) -> None:
-        await self.worker.watch(bot, topic, interval=interval, digest_every=digest_every)
-
-    def stop(self) -> None:
-        self.worker.stop()

@@ -169,10 +169,10 @@ def queue_tasks(settings: Settings, suite: Suite, bots: list[Bot],
         if topic.operators_chat_id is None:
             continue
         tasks.append(asyncio.create_task(
-            desk.card_worker(bot, topic, interval=settings.queue_check_interval),
+            desk.worker.card_worker(bot, topic, interval=settings.queue_check_interval),
             name=f"cards-{topic.name}"))
         tasks.append(asyncio.create_task(
-            desk.watch(bot, topic, interval=settings.queue_check_interval,
+            desk.worker.watch(bot, topic, interval=settings.queue_check_interval,
                        digest_every=timedelta(hours=settings.overdue_digest_hours)),
             name=f"queue-{topic.name}"))
     return tasks
@@ -289,7 +289,7 @@ async def serve(
     await asyncio.gather(*(p.drain() for p in pollers))
     # The queue workers finish the card they are posting (a card and its pairing belong
     # together); whatever is left is posted after the next start.
-    desk.stop()
+    desk.worker.stop()
     _, late = await asyncio.wait(queue, timeout=DRAIN_SECONDS) if queue else (set(), set())
     for task in late:
         task.cancel()
