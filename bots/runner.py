@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import signal
+import socket
 from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any, Final, TypeVar
@@ -37,6 +39,7 @@ from aiogram.utils.token import TokenValidationError, validate_token
 from bots.desk import Desk
 from bots.encoding import LEXICAL, Semantics
 from bots.faq_source import ReloadErrorHandler
+from bots.intake import Intake
 from bots.loading import load_topic
 from bots.polling import BotPoller
 from bots.report.digest import DigestSettings
@@ -262,9 +265,16 @@ async def serve(
     then drain and return."""
     stop = stop or stop_on_signals()
     tune_garbage_collector()
+    intake = None
+    if inbox is not None:
+        intake = Intake(dispatcher, inbox, owner=replica_name(settings.replica_id),
+                        lease=timedelta(seconds=settings.inbox_lease_seconds))
+        for bot, topic in zip(bots, suite.topics.values(), strict=True):
+            intake.add_bot(topic.name, bot)
+        await intake.start(sole=True)
     pollers = [
         BotPoller(bot, dispatcher, name=topic.name, timeout=settings.polling_timeout,
-                  inbox=inbox)
+                  intake=intake)
         for bot, topic in zip(bots, suite.topics.values(), strict=True)
     ]
     tasks = [asyncio.create_task(p.run(), name=f"poll-{p.name}") for p in pollers]
@@ -286,6 +296,8 @@ async def serve(
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+    if intake is not None:
+        await intake.stop(DRAIN_SECONDS)
     await asyncio.gather(*(p.drain() for p in pollers))
     # The queue workers finish the card they are posting (a card and its pairing belong
     # together); whatever is left is posted after the next start.
@@ -296,3 +308,8 @@ async def serve(
     await asyncio.gather(*queue, return_exceptions=True)
     waiter.cancel()
     log.info("stopped")
+
+
+def replica_name(configured: str | None) -> str:
+    """This process's name in the inbox's claims and the jobs' leases."""
+    return configured or f"{socket.gethostname()}-{os.getpid()}"

@@ -13,7 +13,15 @@ given-up rows are deleted after a while, and a citizen's rows on ``/forget``
 
 When the database refuses writes (read-only, disk full, I/O error), :class:`StorageHealth`
 says so once in the log and keeps the state for ``/health``; the poller leaves the updates
-with Telegram until they can be stored.
+with Telegram until they can be stored (a webhook answers 503, and Telegram sends them again).
+
+Several replicas share one inbox. An update is handled by the replica that *claims* it
+(:meth:`Inbox.claim`): the claim names the replica (``owner``) and holds a lease
+(``next_attempt_at``) that the replica renews while the handler runs; an update whose replica
+died is claimed again once its lease is over. Only the oldest unsettled update of a chat can be
+claimed, and not while another of that chat's updates is held: a chat's updates are handled
+one at a time, in ``update_id`` order, whichever replica received them. An update waiting to
+be retried after an error does not hold its chat back.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, TypeVar, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
@@ -45,7 +53,8 @@ FAILED: Final = "failed"
 _INBOX: Final = cast(Table, InboxUpdate.__table__)
 # The payload holds the citizen's text and name: not kept once handled.
 _DONE: Final = (update(_INBOX).where(_INBOX.c.id == bindparam("row_id"))
-                .values(status=DONE, done_at=bindparam("at"), error=None, payload={}))
+                .values(status=DONE, done_at=bindparam("at"), error=None, payload={},
+                        owner=None))
 
 
 async def _settle_done(connection: AsyncConnection,
@@ -57,6 +66,20 @@ async def _settle_done(connection: AsyncConnection,
 _Batch = tuple[str, Sequence[tuple[int, dict[str, Any]]], datetime]
 #: Payload fields holding what a person wrote (a message's, a quote's, a reply's...).
 _WRITTEN: Final = frozenset({"text", "caption"})
+
+
+def chat_of(payload: dict[str, Any]) -> int | None:
+    """The chat an update belongs to (its message's, its button's message's...), or None."""
+    for key, event in payload.items():
+        if key == "update_id" or not isinstance(event, dict):
+            continue
+        chat = event.get("chat") or (event.get("message") or {}).get("chat")
+        if isinstance(chat, dict) and isinstance(chat.get("id"), int):
+            return int(chat["id"])
+        sender = event.get("from")
+        if isinstance(sender, dict) and isinstance(sender.get("id"), int):
+            return int(sender["id"])
+    return None
 
 
 def masked_payload(value: Any) -> Any:
@@ -74,10 +97,10 @@ async def _store(connection: AsyncConnection, batches: Sequence[_Batch]) -> list
     """Each bot's batch of updates; per batch, the new ones: ``{update_id: row id}``."""
     rows = await connection.execute(insert_if_new(
         _INBOX, connection.dialect.name, ("bot", "update_id")), [
-        # attempts=1: the first attempt starts right away (a crash counts too).
-        {"bot": bot, "update_id": update_id, "payload": masked_payload(payload),
-         "status": PENDING,
-         "attempts": 1, "received_at": at, "next_attempt_at": at}
+        # Claimable at once; the claim counts the attempt (a crash counts too).
+        {"bot": bot, "update_id": update_id, "chat_id": chat_of(payload),
+         "payload": masked_payload(payload), "status": PENDING, "owner": None,
+         "attempts": 0, "received_at": at, "next_attempt_at": at}
         for bot, updates, at in batches for update_id, payload in updates])
     stored = {(bot, update_id): row_id for row_id, bot, update_id in rows}
     return [{update_id: stored[bot, update_id] for update_id, _ in updates
@@ -94,6 +117,11 @@ class StoredUpdate:
     update_id: int
     payload: dict[str, Any]
     attempts: int
+    chat_id: int | None = None
+
+
+def _same_chat(chat_id: int | None) -> ColumnElement[bool]:
+    return _INBOX.c.chat_id.is_(None) if chat_id is None else _INBOX.c.chat_id == chat_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,52 +169,115 @@ class Inbox:
         duplicates = len(updates) - len(fresh)
         if duplicates:
             log.info("bot %s: %d update(s) delivered again were dropped", bot, duplicates)
-        return [StoredUpdate(fresh[u], u, p, 1) for u, p in updates if u in fresh]
+        return [StoredUpdate(fresh[u], u, p, 0, chat_of(p)) for u, p in updates if u in fresh]
 
     async def done(self, row_id: int) -> None:
         """Settled: handled. Committed with other handlers' writes (group commit)."""
         await self._watched(self._writes.submit(_SETTLE_DONE, (row_id, self._clock())))
 
-    async def failed(self, row_id: int, error: str) -> bool:
-        """The handler raised; True when the update will be tried again later."""
-        return await self._watched(self._failed(row_id, error))
+    async def failed(self, row_id: int, error: str, *, give_up: bool = False) -> bool:
+        """The handler raised (``give_up``: it cannot ever succeed); True when the update will
+        be tried again later."""
+        return await self._watched(self._failed(row_id, error, give_up))
 
-    async def _failed(self, row_id: int, error: str) -> bool:
+    async def _failed(self, row_id: int, error: str, give_up: bool) -> bool:
         now = self._clock()
         async with self._sessions.begin() as session:
             row = await session.get(InboxUpdate, row_id)
             if row is None:
                 return False
-            again = row.attempts < self.rule.max_attempts
+            again = row.attempts < self.rule.max_attempts and not give_up
             row.error = mask(error)[:2000]
+            row.owner = None
             if again:
                 row.next_attempt_at = now + self.rule.delay(row.attempts)
             else:
                 row.status = FAILED
             return again
 
-    async def due(self, bot: str, *, limit: int = 100) -> list[StoredUpdate]:
-        """Pending updates whose next attempt is due, oldest first (after a restart: all);
-        their attempt is counted now."""
-        due = await self._watched(self._due(bot, limit), wrote=False)
-        if due:  # their attempts were counted: written
+    async def claim(self, bot: str, chat_id: int | None, *, owner: str,
+                    lease: timedelta) -> StoredUpdate | None:
+        """The oldest unsettled update of ``chat_id``, now held by ``owner`` for ``lease``
+        (its attempt counted); None when there is none, or while another update of the chat
+        is held (by any replica) — its holder claims the next one when it is done."""
+        claimed = await self._watched(self._claim(bot, chat_id, owner, lease), wrote=False)
+        if claimed is not None:
             self.storage.worked()
-        return due
+        return claimed
 
-    async def _due(self, bot: str, limit: int) -> list[StoredUpdate]:
+    async def _claim(self, bot: str, chat_id: int | None, owner: str,
+                     lease: timedelta) -> StoredUpdate | None:
         now = self._clock()
+        # The chat's head: held (in flight) or claimable, never one waiting for its retry.
+        head = (select(_INBOX.c.id)
+                .where(_INBOX.c.bot == bot, _same_chat(chat_id), _INBOX.c.status == PENDING,
+                       or_(_INBOX.c.owner.is_not(None), _INBOX.c.next_attempt_at <= now))
+                .order_by(_INBOX.c.update_id).limit(1).scalar_subquery())
+        # Claimable when not held, or held by a replica whose lease is over. On PostgreSQL a
+        # replica claiming the same row at once waits for the row's lock, then finds it held.
+        statement = (update(_INBOX)
+                     .where(_INBOX.c.id == head, _INBOX.c.status == PENDING,
+                            _INBOX.c.next_attempt_at <= now)
+                     .values(owner=owner, attempts=_INBOX.c.attempts + 1,
+                             next_attempt_at=now + lease)
+                     .returning(_INBOX.c.id, _INBOX.c.update_id, _INBOX.c.payload,
+                                _INBOX.c.attempts, _INBOX.c.chat_id))
         async with self._sessions.begin() as session:
-            rows = list((await session.execute(
-                select(InboxUpdate)
-                .where(InboxUpdate.bot == bot, InboxUpdate.status == PENDING,
-                       InboxUpdate.next_attempt_at <= now)
-                .order_by(InboxUpdate.id)
-                .limit(limit))).scalars())
-            for row in rows:
-                row.attempts += 1
-                # Not due again while this attempt runs (a failure sets the real time).
-                row.next_attempt_at = now + self.rule.ceiling
-            return [StoredUpdate(r.id, r.update_id, r.payload, r.attempts) for r in rows]
+            row = (await session.execute(statement)).first()
+        if row is None:
+            return None
+        return StoredUpdate(row.id, row.update_id, row.payload, row.attempts, row.chat_id)
+
+    async def renew(self, owner: str, row_ids: Sequence[int], *, lease: timedelta) -> int:
+        """Extend ``owner``'s hold on the updates it is handling; how many it still holds."""
+        if not row_ids:
+            return 0
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(_INBOX).where(_INBOX.c.id.in_(row_ids), _INBOX.c.owner == owner,
+                                     _INBOX.c.status == PENDING)
+                .values(next_attempt_at=self._clock() + lease))
+        return int(cast(Any, result).rowcount or 0)
+
+    async def release(self, bot: str, *, owner: str | None = None) -> None:
+        """Give back the updates ``owner`` holds (every owner's when None: the only process
+        sharing the inbox starts, so whoever held them is gone) to be claimed at once."""
+        held = [_INBOX.c.bot == bot, _INBOX.c.status == PENDING, _INBOX.c.owner.is_not(None)]
+        if owner is not None:
+            held.append(_INBOX.c.owner == owner)
+        async with self._sessions.begin() as session:
+            await session.execute(update(_INBOX).where(*held)
+                                  .values(owner=None, next_attempt_at=self._clock()))
+
+    async def due_chats(self, bot: str, *, grace: timedelta = timedelta(seconds=2),
+                        limit: int = 100) -> list[int | None]:
+        """Chats with an update nobody handles: a retry that is due, an update whose replica
+        died (its lease over) or that no replica claimed (``grace`` after it was due, so that
+        the replica that received it claims it first, with the text unmasked)."""
+        now = self._clock()
+        held = _INBOX.alias("held")
+        busy = (select(held.c.id).where(
+            held.c.bot == bot, held.c.status == PENDING, held.c.owner.is_not(None),
+            held.c.next_attempt_at > now,
+            or_(held.c.chat_id == _INBOX.c.chat_id,
+                and_(held.c.chat_id.is_(None), _INBOX.c.chat_id.is_(None)))).exists())
+        async with self._sessions.begin() as session:
+            rows = await session.execute(
+                select(_INBOX.c.chat_id)
+                .where(_INBOX.c.bot == bot, _INBOX.c.status == PENDING,
+                       _INBOX.c.next_attempt_at <= now - grace, ~busy)
+                .group_by(_INBOX.c.chat_id).order_by(func.min(_INBOX.c.id)).limit(limit))
+            return [row.chat_id for row in rows]
+
+    async def due(self, bot: str, *, owner: str = "-", lease: timedelta | None = None,
+                  limit: int = 100) -> list[StoredUpdate]:
+        """For tools and tests: claim the head of every chat with an update that is due."""
+        claimed = []
+        for chat_id in await self.due_chats(bot, grace=timedelta(0), limit=limit):
+            row = await self.claim(bot, chat_id, owner=owner, lease=lease or self.rule.ceiling)
+            if row is not None:
+                claimed.append(row)
+        return claimed
 
     async def counts(self, bot: str) -> dict[str, int]:
         async with self._sessions.begin() as session:

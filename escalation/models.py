@@ -39,6 +39,7 @@ BOT_NAME_LEN: Final = 64
 ENTRY_ID_LEN: Final = 255
 LABEL_LEN: Final = 32
 OUTCOME_LEN: Final = 128
+REPLICA_LEN: Final = 64
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -270,17 +271,25 @@ class InboxUpdate(Base):
     ``(bot, update_id)`` is unique, so an update delivered twice is handled once. ``status`` is
     ``pending`` until its handler finishes (``done``), or ``failed`` after the last attempt;
     pending updates are handled again after a crash or restart.
+
+    ``owner`` is the replica handling the update, until ``next_attempt_at`` (its lease, renewed
+    while it runs); a chat's updates are claimed one at a time, oldest first
+    (:mod:`escalation.inbox`), so they are handled in order whichever replica received them.
     """
 
     __tablename__ = "inbox"
     __table_args__ = (
         UniqueConstraint("bot", "update_id"),
         Index("ix_inbox_bot_status", "bot", "status"),
+        Index("ix_inbox_bot_chat_status", "bot", "chat_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     bot: Mapped[str] = mapped_column(String(BOT_NAME_LEN))
     update_id: Mapped[int] = mapped_column(BigInteger)
+    #: The chat whose updates are handled in order (the update id for an update with no chat).
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    owner: Mapped[str | None] = mapped_column(String(REPLICA_LEN))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(LABEL_LEN))
     attempts: Mapped[int]
@@ -329,3 +338,15 @@ class ChatMigration(Base):
     old_chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     new_chat_id: Mapped[int] = mapped_column(BigInteger)
     migrated_at: Mapped[datetime]
+
+
+class JobLease(Base):
+    """Which replica runs a singleton job (ticket cards, alerts, retention, digests), until
+    when: renewed while it runs, taken over by another replica once it expires."""
+
+    __tablename__ = "job_leases"
+
+    name: Mapped[str] = mapped_column(String(BOT_NAME_LEN * 2), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(REPLICA_LEN))
+    expires_at: Mapped[datetime]
+    acquired_at: Mapped[datetime]

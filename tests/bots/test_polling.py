@@ -17,6 +17,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Message, Update
 
 from bots import polling
+from bots.intake import Intake
 from bots.polling import BotPoller
 from bots.session import JsonSession
 from escalation.db import create_engine, make_session_factory, upgrade_database
@@ -103,8 +104,10 @@ async def test_updates_wait_with_telegram_while_the_database_refuses_writes(
         account = emu.add_bot(token=TOKEN, username="payments_bot")
         session = JsonSession(api=TelegramAPIServer.from_base(emu.base_url), timeout=5)
         async with Bot(TOKEN, session=session) as bot:
-            poller = BotPoller(bot, dispatcher, name="payments", timeout=0, inbox=inbox,
-                               resume_interval=0.05)
+            intake = Intake(dispatcher, inbox, owner="test", resume_interval=0.05)
+            intake.add_bot("payments", bot)
+            await intake.start(sole=True)
+            poller = BotPoller(bot, dispatcher, name="payments", timeout=0, intake=intake)
             await refuse_writes(True)
             citizens = [emu.add_user(), emu.add_user()]
             for n, citizen in enumerate(citizens * 2):
@@ -128,11 +131,12 @@ async def test_updates_wait_with_telegram_while_the_database_refuses_writes(
                 await refuse_writes(False)  # the disk is writable again
                 await _until(lambda: sum(handled.values()) >= 4, "4 questions handled")
                 await _until(lambda: not emu.pending_updates(account), "updates confirmed")
-                await _until(lambda: not poller._in_flight, "updates settled")
+                await _until(lambda: not intake.chats_in_flight, "updates settled")
             finally:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+                await intake.stop(1)
     await engine.dispose()
     assert handled == Counter({f"вопрос {n}": 1 for n in range(4)})
     assert inbox.storage.ok

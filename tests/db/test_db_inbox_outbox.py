@@ -57,7 +57,8 @@ async def test_unfinished_updates_are_due_again_and_done_ones_forget_the_text(
 
 async def test_a_failing_update_is_retried_later_then_given_up(inbox: Inbox,
                                                                clock: FakeClock) -> None:
-    (row,) = await inbox.store("payments", [update(5)])  # first attempt
+    (row,) = await inbox.store("payments", [update(5)])
+    assert [s.attempts for s in await inbox.due("payments")] == [1]  # first attempt
     assert await inbox.failed(row.id, "boom") is True
     assert await inbox.due("payments") == []  # backing off
     clock.now += timedelta(seconds=11)
