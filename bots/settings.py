@@ -46,6 +46,21 @@ class Settings(BaseSettings):
         default="e5", description="e5: match by meaning and words; off: by words only")
     faq_embedding_cache: Path = Path("data/embeddings")
     faq_encoder_threads: int = Field(default=1, ge=1, le=64)
+    # Replicas (docs/replicas.md): webhooks behind a load balancer, PostgreSQL, Redis.
+    webhook_listen: str | None = Field(
+        default=None, description="host:port to serve webhooks on; unset: long polling")
+    webhook_url: str | None = Field(
+        default=None, description="public https base URL; each bot gets <base>/<bot name>")
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="X-Telegram-Bot-Api-Secret-Token Telegram must send")
+    redis_url: str | None = Field(
+        default=None, description="shared flood limiter for replicas (redis://host:6379/0)")
+    replica_id: str | None = Field(
+        default=None, description="this process's name in leases (default: host and pid)")
+    inbox_lease_seconds: float = Field(
+        default=30.0, gt=0, description="an update a dead replica held is taken over after")
+    leader_lease_seconds: float = Field(
+        default=10.0, gt=0, description="singleton jobs move to another replica after")
 
     def bot_value(self, bot: str, key: str) -> str | None:
         """``<BOT>_<KEY>`` from the environment, else from ``.env``; empty counts as unset."""
