@@ -7,6 +7,8 @@
                                        questions the bot could not answer, grouped
     python bot.py report [--bot N] [--from DATE] [--to DATE] --out FILE.html [--csv FILE.csv]
                                        supervisors' report with charts (docs/report.md)
+    python bot.py set-webhook          point Telegram at WEBHOOK_URL (replicas)
+    python bot.py delete-webhook       back to long polling (pending updates are kept)
 """
 
 from __future__ import annotations
@@ -48,16 +50,18 @@ from bots.runner import (
 from bots.settings import Settings
 from bots.smalltalk import SmallTalk, SmallTalkError
 from bots.topic import Suite, discover
+from bots.webhook_setup import set_webhooks
 from escalation.batching import GroupCommit
 from escalation.chats import ChatMigrations
 from escalation.db import create_engine, make_session_factory, upgrade_database
 from escalation.delivery import Delivery, RetryPolicy
 from escalation.inbox import Inbox, StorageHealth
 from escalation.outbox import Outbox
-from escalation.pacing import Limits, Pacer
+from escalation.pacing import Limits
 from escalation.records import Records, utc_now
+from escalation.shared_pacing import make_pacer
 from escalation.tickets import Tickets
-from handlers.dispatcher import build_dispatcher
+from handlers.dispatcher import build_dispatcher, used_update_types
 
 log = logging.getLogger("bot")
 
@@ -82,6 +86,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     supervisors.add_argument("--to", dest="date_to", metavar="ГГГГ-ММ-ДД")
     supervisors.add_argument("--out", required=True, metavar="FILE.html")
     supervisors.add_argument("--csv", metavar="FILE.csv", help="показатели по дням для Excel")
+    commands.add_parser("set-webhook",
+                        help="направить обновления Telegram на WEBHOOK_URL (режим реплик)")
+    commands.add_parser("delete-webhook",
+                        help="удалить вебхук: снова long polling (ожидающие обновления "
+                             "сохраняются)")
     args = parser.parse_args(argv)
     if args.check and (args.console or args.bot or args.command):
         parser.error("--check не сочетается с другими параметрами")
@@ -94,7 +103,9 @@ def make_delivery(settings: Settings, outbox: Outbox | None = None) -> Delivery:
                     bot_per_second=settings.bot_messages_per_second)
     policy = RetryPolicy(max_delay=settings.delivery_retry_cap,
                          horizon=settings.delivery_retry_hours * 3600)
-    return Delivery(policy=policy, pacer=Pacer(limits), outbox=outbox)
+    # Replicas share Telegram's limits through Redis; one process keeps them itself.
+    pacer = make_pacer(limits, settings.redis_url, hold=settings.telegram_timeout + 30)
+    return Delivery(policy=policy, pacer=pacer, outbox=outbox)
 
 
 def make_dispatcher(settings: Settings, suite: Suite, records: Records, tickets: Tickets,
@@ -142,6 +153,9 @@ def smalltalk(settings: Settings) -> SmallTalk:
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
+    if args.command in ("set-webhook", "delete-webhook"):  # Telegram only, no database
+        return await set_webhooks(settings, delete=args.command == "delete-webhook",
+                                  allowed_updates=used_update_types())
     if args.command == "unanswered" and (problem := unknown_bot(settings, args.report_bot)):
         sys.stderr.write(problem + "\n")  # before any database is created or migrated
         return 2
@@ -165,6 +179,10 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
                 log.info("no bot token is set (%s): starting the console chat",
                          ", ".join(f"{n.upper()}_BOT_TOKEN" for n in names))
             return await console(settings, records, tickets, args.bot, semantics)
+        if settings.webhook_listen is not None and settings.webhook_secret is None:
+            log.error("WEBHOOK_LISTEN is set but WEBHOOK_SECRET is not: Telegram's requests "
+                      "could not be told from anyone else's (docs/replicas.md)")
+            return 2
         stop = stop_on_signals()
         session = make_session(settings)
         try:
@@ -177,8 +195,11 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             inbox = Inbox(sessions, writes=writes)
             dispatcher = make_dispatcher(settings, suite, records, tickets, delivery,
                                          inbox.storage)
-            await serve(settings, suite, bots, dispatcher, delivery, dispatcher["desk"], inbox,
-                        stop)
+            try:
+                await serve(settings, suite, bots, dispatcher, delivery, dispatcher["desk"],
+                            inbox, stop)
+            finally:
+                await delivery.pacer.close()
             return 0
         finally:
             await session.close()

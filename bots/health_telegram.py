@@ -1,5 +1,6 @@
-"""``python bot.py --check`` against Telegram: each bot's token (getMe) and its operators' chat
-(getChat, getChatMember). Nothing is sent."""
+"""``python bot.py --check`` against Telegram: each bot's token (getMe), its operators' chat
+(getChat, getChatMember) and where Telegram delivers its updates (getWebhookInfo). Nothing is
+sent."""
 
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ from aiogram.exceptions import (
     TelegramNotFound,
     TelegramUnauthorizedError,
 )
-from aiogram.types import User
+from aiogram.types import User, WebhookInfo
 from aiogram.utils.token import TokenValidationError
 from pydantic import SecretStr
 
 from bots.health_report import Check, Status
 from bots.settings import Settings
+from bots.webhook_setup import webhook_url
 
 
 def _network_problem(error: AiogramError, api_url: str) -> str:
@@ -104,6 +106,54 @@ async def check_operators_chat(bot: Bot, me: User, name: str, chat_id: int,
     return Check(what, Status.OK, f"{kind} {title}: bot is an administrator; {mode}")
 
 
+def _delivery_state(info: WebhookInfo) -> tuple[str, bool]:
+    """Pending updates and Telegram's last delivery error; True when deliveries fail now (an
+    error, and updates waiting)."""
+    state = f"{info.pending_update_count} update(s) pending"
+    if info.last_error_date is None:
+        return state, False
+    when = info.last_error_date.strftime("%Y-%m-%d %H:%M UTC")
+    return (f"{state}; last delivery error {when}: {info.last_error_message or '?'}",
+            info.pending_update_count > 0)
+
+
+def webhook_check(info: WebhookInfo, name: str, settings: Settings) -> Check:
+    """What Telegram does with the bot's updates against the mode this installation runs in:
+    long polling (``WEBHOOK_LISTEN`` unset) needs no webhook, webhook mode needs exactly
+    ``<WEBHOOK_URL>/telegram/<name>``."""
+    what = f"{name}: webhook"
+    state, failing = _delivery_state(info)
+    if settings.webhook_listen is None:
+        if info.url:
+            return Check(what, Status.FAIL,
+                         f"set to {info.url} ({state}), but this installation polls "
+                         f"(WEBHOOK_LISTEN is unset): getUpdates gets 409 Conflict while it is "
+                         f"set. Run `python bot.py delete-webhook`, or set WEBHOOK_LISTEN if "
+                         f"replicas serve it")
+        return Check(what, Status.OK, f"none: long polling ({state})")
+    if not settings.webhook_url:
+        return Check(what, Status.FAIL, "WEBHOOK_LISTEN is set but WEBHOOK_URL is not: set "
+                                        "the public https base URL")
+    expected = webhook_url(settings.webhook_url, name)
+    if info.url != expected:
+        now = f"set to {info.url}" if info.url else "not set (Telegram keeps updates waiting)"
+        return Check(what, Status.FAIL,
+                     f"{now}, expected {expected} ({state}): run `python bot.py set-webhook`")
+    return Check(what, Status.WARNING if failing else Status.OK, f"{info.url} ({state})")
+
+
+async def check_webhook(bot: Bot, name: str, settings: Settings) -> Check:
+    try:
+        info = await bot.get_webhook_info()
+    except TelegramNetworkError as error:
+        return Check(f"{name}: webhook", Status.FAIL,
+                     _network_problem(error, settings.telegram_api_url))
+    except AiogramError as error:
+        return Check(f"{name}: webhook", Status.FAIL,
+                     f"getWebhookInfo failed: {type(error).__name__}")
+    return webhook_check(info, name, settings)
+
+
 async def check_bot(session: AiohttpSession, settings: Settings, name: str,
                     token: SecretStr, duplicate_of: str | None) -> list[Check]:
     what = f"{name}: token"
@@ -119,12 +169,13 @@ async def check_bot(session: AiohttpSession, settings: Settings, name: str,
                       f"as @BotFather gives it)")]
     token_check, me = await check_token(bot, name, settings.telegram_api_url)
     checks = [token_check]
+    if me is None:
+        return checks
+    checks.append(await check_webhook(bot, name, settings))
     try:
         chat_id = settings.operators_chat_id(name)
     except ValueError:
         return checks  # reported under settings
-    if me is None:
-        return checks
     if chat_id is None:
         checks.append(Check(f"{name}: operators' chat", Status.OK,
                             f"not set ({name.upper()}_OPERATORS_CHAT_ID): no operator queue, "

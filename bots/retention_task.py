@@ -42,13 +42,12 @@ async def erase_periodically(retention: Retention, older_than: timedelta, *,
         await asyncio.sleep(interval)
 
 
-def retention_task(settings: Settings, tickets: Tickets, *,
-                   interval: float = RETENTION_INTERVAL) -> asyncio.Task[None]:
-    """The background task erasing texts older than ``RETENTION_DAYS`` and deleting settled
-    inbox/outbox rows older than ``INBOX_OUTBOX_RETENTION_HOURS`` in the queue's database."""
+async def retention_job(settings: Settings, tickets: Tickets, *,
+                        interval: float = RETENTION_INTERVAL) -> None:
+    """Erase texts older than ``RETENTION_DAYS`` and delete settled inbox/outbox rows older
+    than ``INBOX_OUTBOX_RETENTION_HOURS`` in the queue's database, every ``interval`` seconds
+    (on one replica at a time: :mod:`bots.jobs`)."""
     retention = Retention(tickets.sessions, clock=tickets.now)
-    return asyncio.create_task(
-        erase_periodically(
-            retention, timedelta(days=settings.retention_days), interval=interval,
-            deliveries_older_than=timedelta(hours=settings.inbox_outbox_retention_hours)),
-        name="retention")
+    await erase_periodically(
+        retention, timedelta(days=settings.retention_days), interval=interval,
+        deliveries_older_than=timedelta(hours=settings.inbox_outbox_retention_hours))

@@ -6,9 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-import os
 import signal
-import socket
 from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any, Final, TypeVar
@@ -33,24 +31,25 @@ from aiogram.methods import (
     SetMyCommands,
 )
 from aiogram.methods.base import Response
-from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
+from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, Update
 from aiogram.utils.token import TokenValidationError, validate_token
 
 from bots.desk import Desk
 from bots.encoding import LEXICAL, Semantics
 from bots.faq_source import ReloadErrorHandler
 from bots.intake import Intake
+from bots.jobs import Singletons, singleton_jobs
 from bots.loading import load_topic
 from bots.polling import BotPoller
-from bots.report.digest import DigestSettings
-from bots.report.post import ReportPoster
-from bots.retention_task import retention_task
 from bots.session import JsonSession
 from bots.settings import Settings
+from bots.singletons import replica_name
 from bots.topic import Suite, Topic, discover
+from bots.webhook import build_webhook_app, serve_webhooks
 from escalation.chats import ChatMigrations
 from escalation.delivery import Delivery, Undeliverable
 from escalation.inbox import Inbox
+from escalation.leadership import Leases
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -119,7 +118,7 @@ async def start_bots(settings: Settings, session: AiohttpSession,
             log.error("bot %s not started: Bot API unreachable (%s)", name, type(error).__name__)
             continue
         topic.bot_id, topic.username = me.id, me.username
-        await _prepare(bot, name)
+        await _prepare(bot, name, polling=settings.webhook_listen is None)
         suite.topics[name] = topic
         bots.append(bot)
         log.info(
@@ -131,10 +130,12 @@ async def start_bots(settings: Settings, session: AiohttpSession,
     return suite, bots
 
 
-async def _prepare(bot: Bot, name: str) -> None:
-    """Make polling possible (keeping pending updates) and show citizens the commands."""
+async def _prepare(bot: Bot, name: str, *, polling: bool) -> None:
+    """Make polling possible (keeping pending updates; a webhook is set once, by
+    ``bot.py set-webhook``, never by a replica) and show citizens the commands."""
     try:
-        await bot.delete_webhook(drop_pending_updates=False)
+        if polling:
+            await bot.delete_webhook(drop_pending_updates=False)
         await bot.set_my_commands(CITIZEN_COMMANDS, scope=BotCommandScopeAllPrivateChats())
     except AiogramError as error:
         log.warning("bot %s: start-up call failed (%s)", name, type(error).__name__)
@@ -162,35 +163,6 @@ def _reload_reporter(topic: Topic, bot: Bot, delivery: Delivery) -> ReloadErrorH
 
 async def _all_done(tasks: list[asyncio.Task[None]]) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def queue_tasks(settings: Settings, suite: Suite, bots: list[Bot],
-                desk: Desk) -> list[asyncio.Task[None]]:
-    """Per bot with an operators' chat: the card worker and the response-time watcher."""
-    tasks = []
-    for bot, topic in zip(bots, suite.topics.values(), strict=True):
-        if topic.operators_chat_id is None:
-            continue
-        tasks.append(asyncio.create_task(
-            desk.worker.card_worker(bot, topic, interval=settings.queue_check_interval),
-            name=f"cards-{topic.name}"))
-        tasks.append(asyncio.create_task(
-            desk.worker.watch(bot, topic, interval=settings.queue_check_interval,
-                       digest_every=timedelta(hours=settings.overdue_digest_hours)),
-            name=f"queue-{topic.name}"))
-    return tasks
-
-
-def digest_tasks(suite: Suite, bots: list[Bot],
-                 poster: ReportPoster | None) -> list[asyncio.Task[None]]:
-    """Per bot with an operators' chat, the weekly report (``REPORT_DIGEST``); cancelled at
-    once on stop (its messages have fixed keys: one cut off is sent whole after a restart)."""
-    digest = DigestSettings().schedule if poster is not None else None
-    if digest is None or poster is None:
-        return []
-    return [asyncio.create_task(poster.weekly(bot, topic, digest), name=f"digest-{topic.name}")
-            for bot, topic in zip(bots, suite.topics.values(), strict=True)
-            if topic.operators_chat_id is not None]
 
 
 async def follow_chat_migrations(suite: Suite, delivery: Delivery,
@@ -258,25 +230,22 @@ def stop_on_signals() -> asyncio.Event:
 
 async def serve(
     settings: Settings, suite: Suite, bots: list[Bot], dispatcher: Dispatcher,
-    delivery: Delivery, desk: Desk, inbox: Inbox | None = None,
-    stop: asyncio.Event | None = None,
+    delivery: Delivery, desk: Desk, inbox: Inbox, stop: asyncio.Event | None = None,
 ) -> None:
-    """Poll every bot, watch every FAQ and run the operator queues until SIGINT/SIGTERM,
-    then drain and return."""
+    """Receive every bot's updates (long polling, or webhooks with ``WEBHOOK_LISTEN``), watch
+    every FAQ and run the operator queues until SIGINT/SIGTERM, then drain and return."""
     stop = stop or stop_on_signals()
     tune_garbage_collector()
-    intake = None
-    if inbox is not None:
-        intake = Intake(dispatcher, inbox, owner=replica_name(settings.replica_id),
-                        lease=timedelta(seconds=settings.inbox_lease_seconds))
-        for bot, topic in zip(bots, suite.topics.values(), strict=True):
-            intake.add_bot(topic.name, bot)
-        await intake.start(sole=True)
-    pollers = [
-        BotPoller(bot, dispatcher, name=topic.name, timeout=settings.polling_timeout,
-                  intake=intake)
-        for bot, topic in zip(bots, suite.topics.values(), strict=True)
-    ]
+    named = dict(zip(suite.topics, bots, strict=True))
+    intake = Intake(dispatcher, inbox, owner=replica_name(settings.replica_id),
+                    lease=timedelta(seconds=settings.inbox_lease_seconds))
+    for name, bot in named.items():
+        intake.add_bot(name, bot)
+    webhooks = settings.webhook_listen is not None
+    await intake.start(sole=not webhooks)
+    pollers = [] if webhooks else [
+        BotPoller(bot, dispatcher, name=name, timeout=settings.polling_timeout, intake=intake)
+        for name, bot in named.items()]
     tasks = [asyncio.create_task(p.run(), name=f"poll-{p.name}") for p in pollers]
     tasks += [
         asyncio.create_task(
@@ -285,31 +254,50 @@ async def serve(
         )
         for bot, t in zip(bots, suite.topics.values(), strict=True)
     ]
-    tasks.append(retention_task(settings, desk.tickets))
-    tasks += digest_tasks(suite, bots, dispatcher.get("poster"))
-    queue = queue_tasks(settings, suite, bots, desk)
-    waiter = asyncio.create_task(stop.wait())
-    pollers_done = asyncio.ensure_future(_all_done(tasks[: len(pollers)]))
-    await asyncio.wait([waiter, pollers_done], return_when=asyncio.FIRST_COMPLETED)
-    pollers_done.cancel()
+    singletons = Singletons(Leases(desk.tickets.sessions, owner=intake.owner,
+                                   ttl=settings.leader_lease_seconds))
+    await singletons.start(singleton_jobs(settings, suite, bots, desk, dispatcher.get("poster")),
+                           sole=not webhooks)
+    if webhooks:
+        await _serve_webhooks(settings, named, intake, stop)
+    else:
+        await _until_stopped(stop, tasks[: len(pollers)])
     log.info("stopping: finishing messages in flight")
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    if intake is not None:
-        await intake.stop(DRAIN_SECONDS)
+    await intake.stop(DRAIN_SECONDS)
     await asyncio.gather(*(p.drain() for p in pollers))
-    # The queue workers finish the card they are posting (a card and its pairing belong
-    # together); whatever is left is posted after the next start.
-    desk.worker.stop()
-    _, late = await asyncio.wait(queue, timeout=DRAIN_SECONDS) if queue else (set(), set())
-    for task in late:
-        task.cancel()
-    await asyncio.gather(*queue, return_exceptions=True)
-    waiter.cancel()
+    await singletons.stop(desk, DRAIN_SECONDS)
     log.info("stopped")
 
 
-def replica_name(configured: str | None) -> str:
-    """This process's name in the inbox's claims and the jobs' leases."""
-    return configured or f"{socket.gethostname()}-{os.getpid()}"
+async def _until_stopped(stop: asyncio.Event, pollers: list[asyncio.Task[None]]) -> None:
+    """Until SIGINT/SIGTERM, or until every bot's polling ended (tokens rejected)."""
+    waiter = asyncio.create_task(stop.wait())
+    pollers_done = asyncio.ensure_future(_all_done(pollers))
+    await asyncio.wait([waiter, pollers_done], return_when=asyncio.FIRST_COMPLETED)
+    pollers_done.cancel()
+    waiter.cancel()
+
+
+async def _serve_webhooks(settings: Settings, bots: dict[str, Bot], intake: Intake,
+                          stop: asyncio.Event) -> None:
+    """Answer Telegram's POSTs until SIGINT/SIGTERM: 200 once an update is stored."""
+    assert settings.webhook_listen is not None
+    assert settings.webhook_secret is not None, "bot.py refuses to start without it"
+
+    async def receive(name: str, update: Update) -> None:
+        await intake.receive(name, [update])
+
+    async def health() -> tuple[bool, dict[str, Any]]:
+        storage = intake.inbox.storage
+        return storage.ok, {"replica": intake.owner, "storage": storage.describe(),
+                            "chats_in_flight": intake.chats_in_flight}
+
+    app = build_webhook_app(bots=bots, receive=receive, health=health,
+                            secret=settings.webhook_secret.get_secret_value())
+    async with serve_webhooks(app, settings.webhook_listen):
+        log.info("replica %s serves webhooks on %s for %s", intake.owner,
+                 settings.webhook_listen, ", ".join(bots))
+        await stop.wait()

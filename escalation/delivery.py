@@ -7,7 +7,8 @@ to a deleted message, entities it cannot parse, a group upgraded to a supergroup
 
 Each message is recorded in the :class:`~escalation.outbox.Outbox` under a key before its
 request and settled after it, so a message is sent once even when its update is handled again.
-Every attempt, retries included, waits for its turn in the :class:`~escalation.pacing.Pacer`.
+Every attempt, retries included, waits for its turn in the pacer
+(:class:`~escalation.pacing.Pacing`: local, or shared by every replica through Redis).
 Flood control (429) and transient failures (5xx, network trouble, timeouts, a proxy's HTML page)
 are retried with a capped backoff for :attr:`RetryPolicy.horizon` (24 h: as long as Telegram
 keeps the updates that led to the message) counted from the message's first reservation; then
@@ -55,7 +56,7 @@ from aiogram.types import (
 )
 
 from escalation.outbox import Outbox
-from escalation.pacing import Pacer
+from escalation.pacing import Pacer, Pacing
 from escalation.scope import current_scope
 from escalation.splitting import split_text
 
@@ -118,7 +119,7 @@ class Delivery:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     on_chat_migrated: Callable[[int, int], Awaitable[None]] | None = None
     migrated: dict[int, int] = field(default_factory=dict)
-    pacer: Pacer = field(default_factory=Pacer)
+    pacer: Pacing = field(default_factory=Pacer)
     outbox: Outbox | None = None
     clock: Callable[[], float] = time.monotonic
 

@@ -11,6 +11,9 @@ given: Telegram sees a request some time between the two (a busy event loop, a q
 connection), so a request still in flight holds its place in every window, and a finished one
 is dated by its answer. Spacing turns by finish times keeps the limits at whatever moment
 Telegram counted each request.
+
+:class:`Pacing` is what a sender needs of a pacer: :class:`Pacer` keeps the limits inside one
+process; :class:`escalation.shared_pacing.SharedPacer` keeps them for every replica at once.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +37,22 @@ class Limits:
     # Telegram measures on its side: a request granted at t arrives a little later, so windows
     # are kept this much longer (seconds) than the limit says.
     safety: float = 0.2
+
+
+class Pacing(Protocol):
+    """Gives each request to a chat its turn under Telegram's limits (see :class:`Pacer`)."""
+
+    def slot(self, bot_id: int, chat_id: int) -> contextlib.AbstractAsyncContextManager[None]:
+        """One request inside: entered when it keeps every limit, counted until it is left."""
+        ...
+
+    async def wait(self, bot_id: int, chat_id: int) -> None:
+        """Return when one more message keeps every limit; counts it as sent now."""
+        ...
+
+    async def close(self) -> None:
+        """Let go of what the pacer holds (a connection); nothing to do for a local one."""
+        ...
 
 
 @dataclass
@@ -162,3 +182,6 @@ class Pacer:
         now (for a request that takes no time; :meth:`slot` counts the real end)."""
         async with self.slot(bot_id, chat_id):
             pass
+
+    async def close(self) -> None:
+        """Nothing to let go of: the windows live in this process."""

@@ -38,3 +38,11 @@ def build_dispatcher(*, suite: Suite, conversation: Conversation, delivery: Deli
     dispatcher.update.outer_middleware(TopicMiddleware(suite))
     dispatcher.include_routers(*get_routers(flood))
     return dispatcher
+
+
+def used_update_types() -> list[str]:
+    """The update types the bots handle: what Telegram is asked to send (``getUpdates``'s and
+    ``setWebhook``'s ``allowed_updates``)."""
+    dispatcher = Dispatcher(disable_fsm=True)
+    dispatcher.include_routers(*get_routers(FloodGuard(1, 1.0)))
+    return dispatcher.resolve_used_update_types()

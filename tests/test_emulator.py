@@ -54,6 +54,8 @@ from aiogram.types import (
     ReplyParameters,
 )
 from aiogram.utils.formatting import Bold, Text, TextLink
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from tests.emulator import Emulator, SpecValidator, UploadedFile, parse_html, running_emulator
 from tests.emulator import errors as tg
@@ -666,3 +668,130 @@ def test_html_parser_follows_telegram() -> None:
             parse_html(bad)
         assert str(caught.value).startswith(reason)
     assert parse_html("A & B").raw_ampersands == [2]
+
+
+# --- webhook push --------------------------------------------------------------------------------
+
+
+class Receiver:
+    """A bot's webhook endpoint: records each POST; ``hold`` (update ids) waits for ``release``
+    before answering, ``fail`` (update id -> times) answers 500 that many times first."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[int, int, str | None]] = []  # update_id, chat id, secret header
+        self.hold: set[int] = set()
+        self.release = asyncio.Event()
+        self.fail: dict[int, int] = {}
+        self._arrived = asyncio.Event()
+
+    async def posted(self, count: int) -> None:
+        """Wait until ``count`` POSTs arrived (answered or not)."""
+        async with asyncio.timeout(5):
+            while len(self.posts) < count:
+                self._arrived.clear()
+                await self._arrived.wait()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        update = await request.json()
+        update_id = update["update_id"]
+        self.posts.append((update_id, update["message"]["chat"]["id"],
+                           request.headers.get("X-Telegram-Bot-Api-Secret-Token")))
+        self._arrived.set()
+        if update_id in self.hold:
+            await self.release.wait()
+        if self.fail.get(update_id, 0) > 0:
+            self.fail[update_id] -= 1
+            return web.Response(status=500, text="boom")
+        return web.json_response({})
+
+
+@asynccontextmanager
+async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
+    hook = Receiver()
+    app = web.Application()
+    app.router.add_post("/hook", hook.handle)
+    async with TestServer(app) as server:
+        yield hook, str(server.make_url("/hook"))
+
+
+async def test_webhook_push_keeps_each_chat_in_order_and_sends_the_secret(emu: Emulator) -> None:
+    bot_account = emu.add_bot(token=TOKEN)
+    anna, boris = emu.add_user("Анна"), emu.add_user("Борис")
+    async with receiver() as (hook, url), api(emu) as bot:
+        assert await bot.set_webhook(url, secret_token="s3cret", allowed_updates=["message"])
+        first = emu.send_text(bot_account, anna, "первый")
+        hook.hold.add(emu.updates(bot_account)[-1]["update_id"])
+        emu.send_text(bot_account, anna, "второй")
+        emu.send_text(bot_account, boris, "другой чат")
+        # Борис's update goes while Анна's first is unanswered; her second waits for it.
+        await hook.posted(2)
+        await emu.await_for(lambda: any(d.ok for d in emu.deliveries(bot_account)))
+        await asyncio.sleep(0.3)  # nothing to wait for: Анна's second update must not come
+        assert [chat for _, chat, _ in hook.posts] == [anna.id, boris.id]
+        hook.release.set()
+        await emu.await_for(lambda: len([d for d in emu.deliveries(bot_account) if d.ok]) == 3)
+        info = await bot.get_webhook_info()
+    assert [chat for _, chat, _ in hook.posts] == [anna.id, boris.id, anna.id]
+    assert {secret for _, _, secret in hook.posts} == {"s3cret"}
+    assert hook.posts[0][0] < hook.posts[2][0]
+    assert first["text"] == "первый"
+    assert info.url == url
+    assert info.pending_update_count == 0
+    assert info.allowed_updates == ["message"]
+    assert info.last_error_date is None
+    assert {d.url for d in emu.deliveries(bot_account)} == {url}
+
+
+async def test_webhook_push_respects_max_connections(emu: Emulator) -> None:
+    bot_account = emu.add_bot(token=TOKEN)
+    anna, boris = emu.add_user("Анна"), emu.add_user("Борис")
+    async with receiver() as (hook, url):
+        emu.set_webhook(bot_account, url, max_connections=1)
+        emu.send_text(bot_account, anna, "держим")
+        hook.hold.add(emu.updates(bot_account)[-1]["update_id"])
+        emu.send_text(bot_account, boris, "ждёт")
+        await hook.posted(1)
+        await asyncio.sleep(0.3)  # nothing to wait for: Борис's update must not come
+        assert len(hook.posts) == 1
+        assert len(emu.pending_updates(bot_account)) == 2
+        hook.release.set()
+        await emu.await_for(lambda: len([d for d in emu.deliveries(bot_account) if d.ok]) == 2)
+    assert [chat for _, chat, _ in hook.posts] == [anna.id, boris.id]
+
+
+async def test_webhook_push_retries_after_500_and_reports_the_last_error(emu: Emulator) -> None:
+    bot_account = emu.add_bot(token=TOKEN)
+    anna = emu.add_user("Анна")
+    async with receiver() as (hook, url), api(emu) as bot:
+        emu.set_webhook(bot_account, url, secret_token="s3cret")
+        emu.send_text(bot_account, anna, "вопрос")
+        update_id = emu.updates(bot_account)[-1]["update_id"]
+        hook.fail[update_id] = 2
+        await emu.await_for(lambda: any(d.ok for d in emu.deliveries(bot_account)))
+        info = await bot.get_webhook_info()
+    deliveries = emu.deliveries(bot_account)
+    assert [(d.update_id, d.status) for d in deliveries] == [(update_id, 500), (update_id, 500),
+                                                             (update_id, 200)]
+    assert deliveries[1].time - deliveries[0].finished >= 0.15  # a backoff, not a hot loop
+    assert info.pending_update_count == 0
+    assert info.last_error_message == "Wrong response from the webhook: 500 Internal Server Error"
+    assert info.last_error_date is not None
+    assert abs(info.last_error_date.timestamp() - time.time()) < 60
+
+
+async def test_webhook_push_to_a_dead_endpoint_keeps_the_update(emu: Emulator) -> None:
+    bot_account = emu.add_bot(token=TOKEN)
+    anna = emu.add_user("Анна")
+    async with receiver() as (_, url):
+        pass  # its port is closed now
+    async with api(emu) as bot:
+        assert await bot.set_webhook(url)
+        emu.send_text(bot_account, anna, "не потеряйся")
+        await emu.await_for(lambda: len(emu.deliveries(bot_account)) >= 2)
+        info = await bot.get_webhook_info()
+        assert info.pending_update_count == 1
+        assert info.last_error_message == "Connection refused"
+        assert await bot.delete_webhook()
+        updates = await bot.get_updates()
+    assert [u.message.text for u in updates if u.message] == ["не потеряйся"]
+    assert {d.status for d in emu.deliveries(bot_account)} == {None}

@@ -10,13 +10,18 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
 from alembic import command
+from pydantic import SecretStr
 
 import bot
 from bots import health
 from bots.health import Check, HealthReport, Status
+from bots.health_telegram import check_bot
 from bots.settings import Settings
 from escalation.db import head_revision, run_alembic, upgrade_database
+from tests.emulator import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -193,3 +198,68 @@ async def test_postgres_that_never_answers_times_out(
     assert checks["database"].status is Status.FAIL
     assert "cannot connect: no answer within 0.5 s" in message
     assert ":pw@" not in message
+
+
+# --- the webhook (getWebhookInfo, against the emulator) ------------------------------------
+
+
+WEBHOOK_TOKEN = "555:webhook-check-token"
+
+
+async def webhook_line(emulator: Emulator, **options: object) -> Check:
+    """The "payments: webhook" check with settings ``options``."""
+    settings = Settings(telegram_api_url=emulator.base_url, **options)  # type: ignore[arg-type]
+    session = AiohttpSession(api=TelegramAPIServer.from_base(emulator.base_url))
+    try:
+        checks = await check_bot(session, settings, "payments", SecretStr(WEBHOOK_TOKEN), None)
+    finally:
+        await session.close()
+    return by_what(checks)["payments: webhook"]
+
+
+async def test_polling_without_a_webhook_is_ok(emu: Emulator) -> None:
+    emu.add_bot(token=WEBHOOK_TOKEN)
+    check = await webhook_line(emu)
+    assert check == Check("payments: webhook", Status.OK, "none: long polling (0 update(s) "
+                                                         "pending)")
+
+
+async def test_polling_with_a_webhook_set_fails(emu: Emulator) -> None:
+    account = emu.add_bot(token=WEBHOOK_TOKEN)
+    emu.set_webhook(account, "https://old.example.org/telegram/payments")
+    check = await webhook_line(emu)
+    assert check.status is Status.FAIL
+    assert "set to https://old.example.org/telegram/payments" in check.message
+    assert "409 Conflict" in check.message
+    assert "python bot.py delete-webhook" in check.message
+
+
+async def test_webhook_mode_wants_its_own_url(emu: Emulator) -> None:
+    account = emu.add_bot(token=WEBHOOK_TOKEN)
+    mode = {"webhook_listen": "0.0.0.0:8080", "webhook_url": "https://bots.example.org"}
+    missing = await webhook_line(emu, **mode)
+    assert missing.status is Status.FAIL
+    assert "not set" in missing.message
+    assert "expected https://bots.example.org/telegram/payments" in missing.message
+    assert "python bot.py set-webhook" in missing.message
+    emu.set_webhook(account, "https://other.example.org/telegram/payments")
+    other = await webhook_line(emu, **mode)
+    assert other.status is Status.FAIL
+    assert "set to https://other.example.org/telegram/payments" in other.message
+    emu.set_webhook(account, "https://bots.example.org/telegram/payments")
+    assert await webhook_line(emu, **mode) == Check(
+        "payments: webhook", Status.OK,
+        "https://bots.example.org/telegram/payments (0 update(s) pending)")
+
+
+async def test_webhook_mode_shows_failing_deliveries(emu: Emulator) -> None:
+    account = emu.add_bot(token=WEBHOOK_TOKEN)
+    url = "http://127.0.0.1:9/telegram/payments"  # nothing listens: connection refused
+    emu.set_webhook(account, url)
+    emu.send_text(account, emu.add_user(), "вопрос")
+    await emu.await_for(lambda: emu.webhook_error(account))
+    check = await webhook_line(emu, webhook_listen="0.0.0.0:8080",
+                               webhook_url="http://127.0.0.1:9")
+    assert check.status is Status.WARNING
+    assert check.message.startswith(f"{url} (1 update(s) pending; last delivery error ")
+    assert check.message.endswith("UTC: Connection refused)")

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bots.retention_task import retention_task
+from bots.retention_task import retention_job
 from bots.settings import Settings
 from escalation.models import Citizen, Question, Ticket, TicketEvent, TicketMessage
 from escalation.records import Records
@@ -218,8 +218,9 @@ async def test_periodic_task_erases_until_cancelled(
     clock.advance(DAY)
     await ask(records, 10, "вопрос посвежее", decision="answer", outcome="answered")
     clock.advance(90 * DAY)
-    # What bots/runner.py starts: RETENTION_DAYS from the settings, the queue's database.
-    task = retention_task(Settings(retention_days=91), tickets, interval=0.01)
+    # What bots/jobs.py runs: RETENTION_DAYS from the settings, the queue's database.
+    task = asyncio.create_task(retention_job(Settings(retention_days=91), tickets,
+                                             interval=0.01))
     try:
         for _ in range(500):
             if await question_texts(sessions, 9) == [ERASED]:

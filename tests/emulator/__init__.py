@@ -35,8 +35,11 @@ Async test (a Dispatcher polling in the test's loop)::
 Faults: ``emu.inject_fault("sendMessage", status=429, retry_after=2, times=2)``, ``delay=``,
 ``after_commit=True``, ``drop_connection=True``, ``html_body=``, ``migrate_to_chat_id=``;
 ``emu.pause()``/``emu.resume()``/``emu.stop_accepting(seconds)`` for "connection refused".
-Users: ``block_bot``, ``deactivate``; updates: ``inject_update``, ``redeliver``. Rates:
-``emu.max_rate(chat_id, window=1.0)``, ``Emulator(strict_rates=True)``.
+Webhooks: ``emu.set_webhook(bot, url, secret_token=...)`` (or the bot's setWebhook) makes the
+emulator POST the bot's updates there, in order per chat, retrying until answered 2xx;
+``emu.deliveries(bot)`` lists the attempts. Users: ``block_bot``, ``deactivate``; updates:
+``inject_update``, ``redeliver``. Rates: ``emu.max_rate(chat_id, window=1.0)``,
+``Emulator(strict_rates=True)``.
 """
 
 from tests.emulator.driver import Emulator
@@ -44,7 +47,14 @@ from tests.emulator.errors import ApiError
 from tests.emulator.faults import Fault
 from tests.emulator.fixtures import running_emulator
 from tests.emulator.formatting import parse_html, utf16_len
-from tests.emulator.model import BotAccount, Call, ForumTopic, GroupChat, UserAccount
+from tests.emulator.model import (
+    BotAccount,
+    Call,
+    ForumTopic,
+    GroupChat,
+    UserAccount,
+    WebhookDelivery,
+)
 from tests.emulator.spec import SpecValidator, UploadedFile, Violation
 
 __all__ = [
@@ -59,6 +69,7 @@ __all__ = [
     "UploadedFile",
     "UserAccount",
     "Violation",
+    "WebhookDelivery",
     "parse_html",
     "running_emulator",
     "utf16_len",

@@ -21,9 +21,11 @@ from tests.emulator.model import (
     MemberStatus,
     StoredMessage,
     UserAccount,
+    WebhookDelivery,
 )
 from tests.emulator.server import EmulatorServer
 from tests.emulator.spec import SpecValidator, Violation, format_violations
+from tests.emulator.webhooks import WebhookPusher
 from tests.emulator.world import ChatTarget, World
 
 T = TypeVar("T")
@@ -40,17 +42,25 @@ class Emulator:
 
     ``reject_violations``: answer requests that break the spec with 400 (they are recorded
     either way). ``strict_rates``: answer 429 like Telegram when flood limits are exceeded.
+    ``webhook_retry``: seconds before the first retry of a failed webhook push, doubling up to
+    the second value (Telegram waits much longer; tests should not). ``webhook_timeout``:
+    seconds a push waits for the bot's answer.
     """
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0,
                  reject_violations: bool = True, strict_rates: bool = False,
-                 spec_path: str | Path | None = None) -> None:
+                 spec_path: str | Path | None = None,
+                 webhook_retry: tuple[float, float] = (0.2, 2.0),
+                 webhook_timeout: float = 10.0) -> None:
         self.world = World()
         self.world.strict_rates = strict_rates
         self.validator = SpecValidator.load(spec_path)
         self.faults = FaultBook()
+        pusher = WebhookPusher(self.world, first_retry=webhook_retry[0],
+                               max_retry=webhook_retry[1], timeout=webhook_timeout)
         self.server = EmulatorServer(self.world, self.validator, self.faults, host=host,
-                                     port=port, reject_violations=reject_violations)
+                                     port=port, reject_violations=reject_violations,
+                                     pusher=pusher)
         self._bot_ids = itertools.count(900_001)
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -191,10 +201,28 @@ class Emulator:
             group.migrated_to = new.id
             return new
 
-    def set_webhook(self, bot: BotAccount, url: str) -> None:
-        """As if the bot had a webhook: getUpdates answers 409."""
+    def set_webhook(self, bot: BotAccount, url: str, *, secret_token: str | None = None,
+                    max_connections: int = 40) -> None:
+        """As if the bot had called setWebhook: its updates are POSTed to ``url`` (with
+        ``secret_token`` in X-Telegram-Bot-Api-Secret-Token), getUpdates answers 409. An empty
+        ``url`` deletes the webhook."""
         with self.world.changing():
             bot.webhook_url = url
+            bot.webhook_secret = secret_token or ""
+            bot.webhook_max_connections = max_connections
+
+    def deliveries(self, bot: BotAccount | None = None) -> list[WebhookDelivery]:
+        """Webhook POSTs made so far, oldest first (``update_id``, ``url``, ``status``,
+        ``error``, ``time``); failed ones too."""
+        with self.world.lock:
+            return [d for d in self.world.deliveries if bot is None or d.bot_id == bot.id]
+
+    def webhook_error(self, bot: BotAccount) -> tuple[int, str] | None:
+        """getWebhookInfo's ``(last_error_date, last_error_message)``, or None."""
+        with self.world.lock:
+            if bot.webhook_last_error_date is None:
+                return None
+            return bot.webhook_last_error_date, bot.webhook_last_error_message or ""
 
     def set_strict_rates(self, enabled: bool = True) -> None:
         with self.world.changing():

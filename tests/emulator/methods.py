@@ -585,15 +585,24 @@ def get_my_commands(ctx: Context) -> list[dict[str, Any]]:
 
 @method("setWebhook")
 def set_webhook(ctx: Context) -> bool:
+    """Stores what delivery needs (url, secret_token, max_connections, allowed_updates); the
+    pushing itself is :mod:`tests.emulator.webhooks`."""
     ctx.bot.webhook_url = str(ctx.get("url", ""))
+    ctx.bot.webhook_secret = str(ctx.get("secret_token") or "")
+    ctx.bot.webhook_max_connections = int(ctx.get("max_connections") or 40)
+    queue = ctx.world.queue(ctx.bot.id)
+    allowed = ctx.get("allowed_updates")
+    if isinstance(allowed, list):
+        queue.allowed_updates = frozenset(allowed) or None
     if ctx.get("drop_pending_updates"):
-        ctx.world.queue(ctx.bot.id).items.clear()
+        queue.items.clear()
     return True
 
 
 @method("deleteWebhook")
 def delete_webhook(ctx: Context) -> bool:
     ctx.bot.webhook_url = ""
+    ctx.bot.webhook_secret = ""
     if ctx.get("drop_pending_updates"):
         ctx.world.queue(ctx.bot.id).items.clear()
     return True
@@ -604,6 +613,11 @@ def get_webhook_info(ctx: Context) -> dict[str, Any]:
     queue = ctx.world.queue(ctx.bot.id)
     info: dict[str, Any] = {"url": ctx.bot.webhook_url, "has_custom_certificate": False,
                             "pending_update_count": len(queue.items)}
+    if ctx.bot.webhook_url:
+        info["max_connections"] = ctx.bot.webhook_max_connections
+    if ctx.bot.webhook_last_error_date is not None:
+        info["last_error_date"] = ctx.bot.webhook_last_error_date
+        info["last_error_message"] = ctx.bot.webhook_last_error_message or ""
     if queue.allowed_updates is not None:
         info["allowed_updates"] = sorted(queue.allowed_updates)
     return info

@@ -30,6 +30,10 @@ class BotAccount:
     can_read_all_group_messages: bool = False
     supports_inline_queries: bool = False
     webhook_url: str = ""
+    webhook_secret: str = ""  # setWebhook's secret_token, sent with every push
+    webhook_max_connections: int = 40
+    webhook_last_error_date: int | None = None  # unix time of the last failed push
+    webhook_last_error_message: str | None = None
     commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def user(self) -> dict[str, Any]:
@@ -164,6 +168,10 @@ class QueuedUpdate:
     payload: dict[str, Any]  # the Update JSON, including update_id
     forced: bool = False  # a redelivery: returned once whatever the offset
     handed_out: bool = False
+    # Webhook push state (tests.emulator.webhooks).
+    pushing: bool = False  # a POST is in flight
+    push_attempts: int = 0
+    next_push: float = 0.0  # monotonic; the next attempt not before
 
 
 @dataclass
@@ -179,6 +187,23 @@ class UpdateQueue:
         if self.allowed_updates is None:
             return update_type not in DEFAULT_EXCLUDED_UPDATES
         return update_type in self.allowed_updates
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One POST of an update to a bot's webhook, as the emulator made it."""
+
+    bot_id: int
+    update_id: int
+    url: str
+    status: int | None  # the HTTP status; None: no answer (connection error, timeout)
+    error: str | None  # as getWebhookInfo's last_error_message; None: delivered (2xx)
+    time: float  # monotonic, when the POST started
+    finished: float  # monotonic
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
 
 
 @dataclass

@@ -3,8 +3,9 @@
 Routes are Telegram's: ``POST|GET /bot{token}/{method}`` and ``GET /file/bot{token}/{path}``.
 Each API request goes through: decode -> record -> token (401) -> spec validation (violations
 recorded; 400 by default) -> unknown method (404) -> injected fault -> method -> fault after
-commit. The listening socket can be closed and reopened on the same port (``pause``/``resume``)
-to make clients see "connection refused".
+commit. Bots with a webhook get their updates POSTed instead (:mod:`tests.emulator.webhooks`,
+on the same loop). The listening socket can be closed and reopened on the same port
+(``pause``/``resume``) to make clients see "connection refused".
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from tests.emulator.methods import METHODS, Context
 from tests.emulator.model import BotAccount, Call
 from tests.emulator.payload import read_payload
 from tests.emulator.spec import SpecValidator, UploadedFile, Violation
+from tests.emulator.webhooks import WebhookPusher
 from tests.emulator.world import World
 
 T = TypeVar("T")
@@ -40,8 +42,9 @@ def _dumps(body: Any) -> str:
 class EmulatorServer:
     def __init__(self, world: World, validator: SpecValidator, faults: FaultBook, *,
                  host: str = "127.0.0.1", port: int = 0,
-                 reject_violations: bool = True) -> None:
+                 reject_violations: bool = True, pusher: WebhookPusher | None = None) -> None:
         self.world = world
+        self.pusher = pusher or WebhookPusher(world)
         self.validator = validator
         self.faults = faults
         self.host = host
@@ -117,6 +120,7 @@ class EmulatorServer:
                                      shutdown_timeout=1.0)
         await self._runner.setup()
         await self._listen()
+        await self.pusher.start()
 
     async def _listen(self) -> None:
         assert self._runner is not None
@@ -129,6 +133,7 @@ class EmulatorServer:
         await self._site.start()
 
     async def _stop(self) -> None:
+        await self.pusher.stop()
         if self._runner is not None:
             await self._runner.cleanup()
         self._runner = self._site = None

@@ -31,6 +31,7 @@ from tests.emulator.model import (
     StoredMessage,
     UpdateQueue,
     UserAccount,
+    WebhookDelivery,
 )
 from tests.emulator.notify import ChangeNotifier
 from tests.emulator.rates import FloodControl, SendLog
@@ -82,6 +83,7 @@ class World:
         self.callbacks: dict[str, CallbackQueryRecord] = {}
         self.queues: dict[int, UpdateQueue] = {}
         self.calls: list[Call] = []
+        self.deliveries: list[WebhookDelivery] = []  # webhook POSTs (tests.emulator.webhooks)
         self.violations: list[Violation] = []
         self.files: dict[str, StoredFile] = {}
         self.sends = SendLog()
