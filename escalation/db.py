@@ -186,6 +186,10 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
+#: PostgreSQL advisory lock key taken while migrating (any constant unique to this project).
+MIGRATION_LOCK = 7_212_301_914
+
+
 async def run_alembic(url: str, action: Callable[[Config], None]) -> None:
     """Run an Alembic command (``action(config)``) against ``url`` from async code.
 
@@ -200,6 +204,11 @@ async def run_alembic(url: str, action: Callable[[Config], None]) -> None:
             config = alembic_config(url)
 
             def run(sync_connection: Connection) -> None:
+                if sync_connection.dialect.name == "postgresql":
+                    # Replicas starting together migrate one after another (the lock is held
+                    # until the commit below); the later ones find the schema at head.
+                    sync_connection.exec_driver_sql(
+                        f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
                 config.attributes["connection"] = sync_connection
                 action(config)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from functools import partial
 from pathlib import Path
@@ -11,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from escalation.db import (
     alembic_config,
@@ -81,6 +82,20 @@ async def test_upgrade_database_is_idempotent(db_url: str) -> None:
     await upgrade_database(db_url)
     await upgrade_database(db_url)
     assert await current_revision(db_url) == head_revision()
+
+
+@pytest.mark.postgres
+async def test_replicas_starting_together_migrate_one_after_another(
+        postgres_database: str) -> None:
+    url = postgres_database
+    async with create_async_engine(url, isolation_level="AUTOCOMMIT").connect() as connection:
+        await connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+        await connection.exec_driver_sql("CREATE SCHEMA public")
+    # Three processes' start-ups at once: without the lock they deadlock creating the same
+    # tables (seen: the test hung).
+    async with asyncio.timeout(60):
+        await asyncio.gather(*(upgrade_database(url) for _ in range(3)))
+    assert await current_revision(url) == head_revision()
 
 
 async def test_default_style_relative_sqlite_url_from_another_cwd(
