@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -51,7 +52,7 @@ class Intake:
         self._received: dict[_Chat, dict[int, Update]] = {}
         self._chats: dict[_Chat, asyncio.Task[None]] = {}
         self._again: set[_Chat] = set()
-        self._held: set[int] = set()
+        self._held: dict[int, asyncio.Task[None]] = {}  # row id -> the chat task handling it
         self._loops: list[asyncio.Task[None]] = []
 
     def add_bot(self, name: str, bot: Bot) -> None:
@@ -106,11 +107,11 @@ class Intake:
                 return  # logged once by inbox.storage; the resume loop kicks the chat again
             if row is None:
                 return
-            self._held.add(row.id)
+            self._held[row.id] = self._chats[key]
             try:
                 await self._handle(bot_name, row)
             finally:
-                self._held.discard(row.id)
+                self._held.pop(row.id, None)
 
     async def _handle(self, bot_name: str, row: StoredUpdate) -> None:
         bot = self.bots[bot_name]
@@ -174,10 +175,30 @@ class Intake:
                 await self.resume()
 
     async def _renew_loop(self) -> None:
+        """Renew the claims of the updates in flight every third of the lease. A claim that
+        cannot be renewed in time is let go *before* another replica may take it over: its
+        handler is stopped (handled again there; sent messages are not resent), so two
+        replicas never handle one update at once, even when this one is cut off from the
+        database but not from Telegram."""
+        renewed = time.monotonic()
         while True:
             await asyncio.sleep(self.lease.total_seconds() / 3)
-            with contextlib.suppress(SQLAlchemyError):
-                await self.inbox.renew(self.owner, sorted(self._held), lease=self.lease)
+            held = dict(self._held)
+            try:
+                kept = await self.inbox.renew(self.owner, sorted(held), lease=self.lease)
+            except SQLAlchemyError:
+                # After two failed renewals a third of the lease is left: stop in time.
+                if time.monotonic() - renewed > self.lease.total_seconds() * 2 / 3:
+                    self._let_go(held, "its claims could not be renewed")
+                continue
+            renewed = time.monotonic()
+            self._let_go({row: task for row, task in held.items()
+                          if row not in kept and row in self._held}, "another replica took it")
+
+    def _let_go(self, held: dict[int, asyncio.Task[None]], why: str) -> None:
+        for row_id, task in held.items():
+            log.warning("update row %d stopped: %s", row_id, why)
+            task.cancel()
 
     async def start(self, *, sole: bool = False) -> None:
         """Handle what was left unfinished and start the loops. ``sole``: no other process

@@ -228,16 +228,18 @@ class Inbox:
             return None
         return StoredUpdate(row.id, row.update_id, row.payload, row.attempts, row.chat_id)
 
-    async def renew(self, owner: str, row_ids: Sequence[int], *, lease: timedelta) -> int:
-        """Extend ``owner``'s hold on the updates it is handling; how many it still holds."""
+    async def renew(self, owner: str, row_ids: Sequence[int], *,
+                    lease: timedelta) -> set[int]:
+        """Extend ``owner``'s hold on the updates it is handling; those it still holds (one
+        missing was taken over: its lease had ended)."""
         if not row_ids:
-            return 0
+            return set()
         async with self._sessions.begin() as session:
-            result = await session.execute(
+            rows = await session.execute(
                 update(_INBOX).where(_INBOX.c.id.in_(row_ids), _INBOX.c.owner == owner,
                                      _INBOX.c.status == PENDING)
-                .values(next_attempt_at=self._clock() + lease))
-        return int(cast(Any, result).rowcount or 0)
+                .values(next_attempt_at=self._clock() + lease).returning(_INBOX.c.id))
+            return {row.id for row in rows}
 
     async def release(self, bot: str, *, owner: str | None = None) -> None:
         """Give back the updates ``owner`` holds (every owner's when None: the only process

@@ -80,9 +80,9 @@ async def test_a_running_replica_keeps_its_claim_by_renewing_it(
     assert held is not None
     for _ in range(4):
         clock.now += LEASE * 0.6
-        assert await inbox.renew("a", [held.id], lease=LEASE) == 1
+        assert await inbox.renew("a", [held.id], lease=LEASE) == {held.id}
         assert await inbox.claim(BOT, 7, owner="b", lease=LEASE) is None
-    assert await inbox.renew("b", [held.id], lease=LEASE) == 0  # not b's to renew
+    assert await inbox.renew("b", [held.id], lease=LEASE) == set()  # not b's to renew
 
 
 async def test_an_update_waiting_for_its_retry_does_not_hold_its_chat_back(
