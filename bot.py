@@ -23,6 +23,7 @@ from pathlib import Path
 
 from aiogram import Dispatcher
 from aiogram.exceptions import AiogramError
+from redis.asyncio import Redis
 
 from bots.candidates import CandidateStore
 from bots.console import chat, setup_logging
@@ -30,7 +31,7 @@ from bots.conversation import Conversation
 from bots.desk import Desk
 from bots.elsewhere import load_elsewhere
 from bots.encoding import Semantics, load_semantics
-from bots.flood import FloodGuard
+from bots.flood import FloodGuard, FloodJudge, SharedFloodGuard
 from bots.health import run_check
 from bots.live_status import LiveStatus
 from bots.loading import load_topic
@@ -50,7 +51,7 @@ from bots.runner import (
 from bots.settings import Settings
 from bots.smalltalk import SmallTalk, SmallTalkError
 from bots.topic import Suite, discover
-from bots.webhook_setup import set_webhooks
+from bots.webhook_setup import replica_warnings, set_webhooks, webhook_problem
 from escalation.batching import GroupCommit
 from escalation.chats import ChatMigrations
 from escalation.db import create_engine, make_session_factory, upgrade_database
@@ -59,7 +60,7 @@ from escalation.inbox import Inbox, StorageHealth
 from escalation.outbox import Outbox
 from escalation.pacing import Limits
 from escalation.records import Records, utc_now
-from escalation.shared_pacing import make_pacer
+from escalation.shared_pacing import SharedPacer, make_pacer
 from escalation.tickets import Tickets
 from handlers.dispatcher import build_dispatcher, used_update_types
 
@@ -108,19 +109,29 @@ def make_delivery(settings: Settings, outbox: Outbox | None = None) -> Delivery:
     return Delivery(policy=policy, pacer=pacer, outbox=outbox)
 
 
+def shared_redis(delivery: Delivery) -> Redis | None:
+    """The process's one Redis client (the shared pacer's), when replicas share state."""
+    return delivery.pacer.client if isinstance(delivery.pacer, SharedPacer) else None
+
+
 def make_dispatcher(settings: Settings, suite: Suite, records: Records, tickets: Tickets,
                     delivery: Delivery, storage: StorageHealth | None = None) -> Dispatcher:
     for topic in suite.topics.values():
         tickets.set_policy(topic.name, topic.queue)
     desk = Desk(tickets, delivery, CandidateStore(settings.faq_candidates_dir))
+    # Replicas share the flood limit and operator rights through the pacer's Redis client
+    # (one client per process, closed with the pacer).
+    redis = shared_redis(delivery)
+    flood: FloodJudge = (
+        FloodGuard(settings.flood_messages, settings.flood_window) if redis is None else
+        SharedFloodGuard(redis, limit=settings.flood_messages, window=settings.flood_window))
     return build_dispatcher(
         suite=suite, conversation=Conversation(
             suite, records, smalltalk(settings), tickets, pool=MatchPool(),
             menus=load_menus(suite), elsewhere=load_elsewhere(settings.bots_dir, suite)),
-        delivery=delivery, flood=FloodGuard(settings.flood_messages, settings.flood_window),
-        desk=desk, tickets=tickets,
+        delivery=delivery, flood=flood, desk=desk, tickets=tickets,
         poster=ReportPoster(settings, tickets.sessions, delivery, tickets.now),
-        status=LiveStatus(tickets.sessions, desk.worker, tickets.now, storage))
+        status=LiveStatus(tickets.sessions, desk.worker, tickets.now, storage), redis=redis)
 
 
 async def console(settings: Settings, records: Records, tickets: Tickets,
@@ -179,10 +190,11 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
                 log.info("no bot token is set (%s): starting the console chat",
                          ", ".join(f"{n.upper()}_BOT_TOKEN" for n in names))
             return await console(settings, records, tickets, args.bot, semantics)
-        if settings.webhook_listen is not None and settings.webhook_secret is None:
-            log.error("WEBHOOK_LISTEN is set but WEBHOOK_SECRET is not: Telegram's requests "
-                      "could not be told from anyone else's (docs/replicas.md)")
+        if (problem := webhook_problem(settings)) is not None:
+            log.error("%s (docs/replicas.md)", problem)
             return 2
+        for warning in replica_warnings(settings):
+            log.warning("%s (docs/replicas.md)", warning)
         stop = stop_on_signals()
         session = make_session(settings)
         try:
@@ -197,7 +209,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
                                          inbox.storage)
             try:
                 await serve(settings, suite, bots, dispatcher, delivery, dispatcher["desk"],
-                            inbox, stop)
+                            inbox, stop, redis=shared_redis(delivery))
             finally:
                 await delivery.pacer.close()
             return 0

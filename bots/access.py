@@ -4,22 +4,37 @@ Policy for anonymous group admins (messages "from" GroupAnonymousBot, id 1087968
 group as ``sender_chat``): refused with a request to turn anonymity off, because an answer must
 have a known author (who claimed, who answered, who banned). Channel posts (id 777000) and other
 bots are ignored.
+
+Whether a user is a member of the operators' chat is asked from Telegram and kept for ``ttl``
+seconds. A ``chat_member`` update (promoted, restricted, removed) forgets the answer at once.
+Replicas behind a load balancer each keep their own answers, and only one of them gets that
+update: with Redis, the change is also marked there (a random token under the (chat, user) key,
+kept longer than any answer), every answer remembers the mark it was given under, and a replica
+trusts its answer only while the mark is the same (one GET). When Redis cannot be reached no
+answer is trusted from the cache: Telegram is asked every time (``GATE Redis unreachable`` is
+logged once per outage, ``GATE Redis works again`` when it answers).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import math
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
+from enum import Enum, StrEnum
+from typing import Final, Literal
 
 from aiogram import Bot
 from aiogram.methods import GetChatMember
 from aiogram.types import Chat, User
+from redis.asyncio import Redis
 
 from bots.topic import Topic
 from escalation.delivery import Delivery, Undeliverable
+from escalation.shared_pacing import UNREACHABLE
 from escalation.tickets import Operator
 
 log = logging.getLogger(__name__)
@@ -27,6 +42,10 @@ log = logging.getLogger(__name__)
 ANONYMOUS_ADMIN_ID = 1087968824
 SERVICE_USER_ID = 777000
 MEMBER_STATUSES = frozenset({"creator", "administrator", "member"})
+#: How much longer than an answer a change's mark is kept in Redis (replicas' clocks differ).
+MARK_MARGIN: Final = 10.0
+#: Backoff (seconds) while a change cannot be marked in Redis.
+MARK_RETRY: Final = (0.1, 1.0)
 
 
 class Refusal(StrEnum):
@@ -35,12 +54,34 @@ class Refusal(StrEnum):
     IGNORED = "ignored"  # bots and channel posts: not a person at all
 
 
+class _Unknown(Enum):
+    MARK = "unknown"  # Redis did not answer: the answer follows no known mark
+
+
+#: The last change of a membership as Redis holds it (None: no change lately); always None
+#: without Redis.
+Mark = bytes | None | Literal[_Unknown.MARK]
+
+
+@dataclass(frozen=True)
+class _Answer:
+    allowed: bool
+    expires: float
+    mark: Mark
+
+
 @dataclass
 class OperatorGate:
+    """``redis``: the client shared by the replicas (None: one process, nothing shared)."""
+
     delivery: Delivery
     ttl: float = 60.0
     clock: Callable[[], float] = time.monotonic
-    _cache: dict[tuple[int, int], tuple[bool, float]] = field(default_factory=dict)
+    redis: Redis | None = field(default=None, kw_only=True)
+    prefix: str = field(default="tggate:", kw_only=True)
+    _cache: dict[tuple[int, int], _Answer] = field(default_factory=dict, init=False)
+    _unreachable: bool = field(default=False, init=False)
+    _pending: set[asyncio.Task[None]] = field(default_factory=set, init=False)
 
     async def check(self, bot: Bot, topic: Topic, user: User | None,
                     sender_chat: Chat | None = None) -> Operator | Refusal:
@@ -62,17 +103,71 @@ class OperatorGate:
             return Refusal.NOT_OPERATOR
         return Operator(tg_id=user.id, name=user.full_name)
 
-    def membership_changed(self, chat_id: int, user_id: int) -> None:
+    def membership_changed(self, chat_id: int, user_id: int) -> asyncio.Task[None] | None:
         """Telegram said a member of ``chat_id`` was promoted, restricted, removed...: the
-        next action of ``user_id`` asks again instead of trusting the cached answer."""
+        next action of ``user_id`` asks again instead of trusting the cached answer, on every
+        replica. Returns the task marking the change in Redis (None without Redis), which
+        keeps trying while Redis is unreachable for as long as an answer may be cached."""
         self._cache.pop((chat_id, user_id), None)
+        if self.redis is None:
+            return None
+        task = asyncio.ensure_future(self._mark_change(self.redis, chat_id, user_id))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+        return task
+
+    def _key(self, chat_id: int, user_id: int) -> str:
+        return f"{self.prefix}changed:{chat_id}:{user_id}"
+
+    async def _mark_change(self, redis: Redis, chat_id: int, user_id: int) -> None:
+        give_up = self.clock() + self.ttl  # by then every answer given before it has expired
+        keep_ms = math.ceil((self.ttl + MARK_MARGIN) * 1000)
+        delay = MARK_RETRY[0]
+        while True:
+            try:
+                await redis.set(self._key(chat_id, user_id), uuid.uuid4().hex, px=keep_ms)
+            except UNREACHABLE as error:
+                self._lost(error)
+                if self.clock() >= give_up:
+                    return
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MARK_RETRY[1])
+                continue
+            self._reached()
+            return
+
+    async def _mark(self, chat_id: int, user_id: int) -> Mark:
+        """The mark of the last change of this membership, read before Telegram is asked: a
+        change made meanwhile makes the next check ask again."""
+        if self.redis is None:
+            return None
+        try:
+            mark: bytes | None = await self.redis.get(self._key(chat_id, user_id))
+        except UNREACHABLE as error:
+            self._lost(error)
+            return _Unknown.MARK
+        self._reached()
+        return mark
+
+    def _lost(self, error: BaseException) -> None:
+        if not self._unreachable:
+            self._unreachable = True
+            log.warning("GATE Redis unreachable (%s): operator rights are asked from Telegram "
+                        "every time", type(error).__name__)
+
+    def _reached(self) -> None:
+        if self._unreachable:
+            self._unreachable = False
+            log.info("GATE Redis works again")
 
     async def _is_member(self, bot: Bot, chat_id: int, user_id: int) -> bool:
         key = (chat_id, user_id)
         now = self.clock()
         cached = self._cache.get(key)
-        if cached is not None and cached[1] > now:
-            return cached[0]
+        mark = await self._mark(chat_id, user_id)
+        if (cached is not None and cached.expires > now and mark is not _Unknown.MARK
+                and cached.mark == mark):
+            return cached.allowed
         try:
             member = await self.delivery.call(bot, GetChatMember(chat_id=chat_id,
                                                                  user_id=user_id))
@@ -82,5 +177,5 @@ class OperatorGate:
         # a restricted member (muted, or with any right taken away) does not operate: an
         # operator is a full member, an administrator or the creator
         allowed = member.status in MEMBER_STATUSES
-        self._cache[key] = (allowed, now + self.ttl)
+        self._cache[key] = _Answer(allowed, now + self.ttl, mark)
         return allowed

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -38,6 +39,9 @@ class CardWorker:
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
     # Per bot: why its operators' chat refuses ticket cards now (cleared by a posted card).
     card_alerts: dict[str, str] = field(default_factory=dict)
+    #: Told the bot's name when a card is asked for here: with replicas, the card worker of
+    #: that bot may run in another process (:mod:`bots.card_wakeups`).
+    announce: Callable[[str], None] | None = None
 
     @property
     def tickets(self) -> Tickets:
@@ -50,8 +54,14 @@ class CardWorker:
             event.set()
 
     def wake(self, topic: Topic) -> None:
-        """Ask the card worker of ``topic`` to post cards now."""
-        self._wakeups.setdefault(topic.name, asyncio.Event()).set()
+        """Ask the card worker of ``topic`` to post cards now, wherever it runs."""
+        self.wake_here(topic.name)
+        if self.announce is not None:
+            self.announce(topic.name)
+
+    def wake_here(self, name: str) -> None:
+        """Ask this process's card worker of bot ``name`` (if it runs here) to post now."""
+        self._wakeups.setdefault(name, asyncio.Event()).set()
 
     # --- cards -------------------------------------------------------------------------------
 

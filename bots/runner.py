@@ -33,7 +33,9 @@ from aiogram.methods import (
 from aiogram.methods.base import Response
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, Update
 from aiogram.utils.token import TokenValidationError, validate_token
+from redis.asyncio import Redis
 
+from bots.card_wakeups import CardWakeups
 from bots.desk import Desk
 from bots.encoding import LEXICAL, Semantics
 from bots.faq_source import ReloadErrorHandler
@@ -231,9 +233,11 @@ def stop_on_signals() -> asyncio.Event:
 async def serve(
     settings: Settings, suite: Suite, bots: list[Bot], dispatcher: Dispatcher,
     delivery: Delivery, desk: Desk, inbox: Inbox, stop: asyncio.Event | None = None,
+    redis: Redis | None = None,
 ) -> None:
     """Receive every bot's updates (long polling, or webhooks with ``WEBHOOK_LISTEN``), watch
-    every FAQ and run the operator queues until SIGINT/SIGTERM, then drain and return."""
+    every FAQ and run the operator queues until SIGINT/SIGTERM, then drain and return.
+    ``redis`` (replicas): card wake-ups reach the replica running the bot's card worker."""
     stop = stop or stop_on_signals()
     tune_garbage_collector()
     named = dict(zip(suite.topics, bots, strict=True))
@@ -258,6 +262,9 @@ async def serve(
                                    ttl=settings.leader_lease_seconds))
     await singletons.start(singleton_jobs(settings, suite, bots, desk, dispatcher.get("poster")),
                            sole=not webhooks)
+    if redis is not None:
+        wakeups = CardWakeups(redis, desk.worker)
+        tasks.append(asyncio.create_task(wakeups.listen(), name="card-wakeups"))
     if webhooks:
         await _serve_webhooks(settings, named, intake, stop)
     else:

@@ -32,7 +32,7 @@ from aiogram.utils.token import TokenValidationError
 
 from bots.settings import Settings
 from bots.topic import discover
-from bots.webhook import webhook_path
+from bots.webhook import parse_listen, webhook_path
 
 #: Telegram's limit for concurrent POSTs to one bot's webhook (its maximum is 100).
 MAX_CONNECTIONS: Final = 40
@@ -132,3 +132,31 @@ async def set_webhooks(settings: Settings, *, delete: bool = False,
     finally:
         await session.close()
     return 1 if failed else 0
+
+
+def webhook_problem(settings: Settings) -> str | None:
+    """Why webhook mode (``WEBHOOK_LISTEN``) cannot start, or None."""
+    if settings.webhook_listen is None:
+        return None
+    if settings.webhook_secret is None:
+        return ("WEBHOOK_LISTEN is set but WEBHOOK_SECRET is not: Telegram's requests could "
+                "not be told from anyone else's")
+    try:
+        parse_listen(settings.webhook_listen)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+def replica_warnings(settings: Settings) -> list[str]:
+    """What a webhook replica lacks to share its work with other replicas."""
+    if settings.webhook_listen is None:
+        return []
+    warnings = []
+    if settings.redis_url is None:
+        warnings.append("webhook mode without REDIS_URL: Telegram's limits and the citizens' "
+                        "flood limit are kept by this process alone; run one replica only")
+    if settings.database_url.startswith("sqlite"):
+        warnings.append("webhook mode on SQLite: the database is this machine's file; "
+                        "replicas on several machines need PostgreSQL (DATABASE_URL)")
+    return warnings

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from aiogram import Dispatcher, Router
+from redis.asyncio import Redis
 
 from bots.access import OperatorGate
 from bots.conversation import Conversation
 from bots.desk import Desk
-from bots.flood import FloodGuard
+from bots.flood import FloodGuard, FloodJudge
 from bots.live_status import LiveStatus
 from bots.report.post import ReportPoster
 from bots.topic import Suite
@@ -18,7 +19,7 @@ from handlers.middlewares import FloodMiddleware, TopicMiddleware
 from handlers.operator import operator_router
 
 
-def get_routers(flood: FloodGuard) -> list[Router]:
+def get_routers(flood: FloodJudge) -> list[Router]:
     """All routers in the order they must be included (citizen first: its filters are the
     private chats; then the operators' chats). The citizen's messages pass ``flood``."""
     citizen = citizen_router()
@@ -27,12 +28,14 @@ def get_routers(flood: FloodGuard) -> list[Router]:
 
 
 def build_dispatcher(*, suite: Suite, conversation: Conversation, delivery: Delivery,
-                     flood: FloodGuard, desk: Desk, tickets: Tickets,
-                     poster: ReportPoster, status: LiveStatus) -> Dispatcher:
-    """Services reach handlers by name (``topic`` is set per update by its middleware)."""
+                     flood: FloodJudge, desk: Desk, tickets: Tickets,
+                     poster: ReportPoster, status: LiveStatus,
+                     redis: Redis | None = None) -> Dispatcher:
+    """Services reach handlers by name (``topic`` is set per update by its middleware).
+    ``redis``: the replicas' shared client, for operator rights changed on another replica."""
     # No handler keeps conversation state: aiogram's FSM middleware would only cost time.
     dispatcher = Dispatcher(suite=suite, conversation=conversation, delivery=delivery,
-                            desk=desk, tickets=tickets, gate=OperatorGate(delivery),
+                            desk=desk, tickets=tickets, gate=OperatorGate(delivery, redis=redis),
                             poster=poster, status=status,
                             disable_fsm=True)
     dispatcher.update.outer_middleware(TopicMiddleware(suite))

@@ -10,7 +10,7 @@ from aiogram import BaseMiddleware, Bot
 from aiogram.types import Message, TelegramObject
 
 from bots.conversation import Conversation
-from bots.flood import FloodGuard, FloodVerdict
+from bots.flood import FloodJudge, FloodVerdict
 from bots.topic import Suite
 from escalation.delivery import Delivery
 from handlers.citizen.filters import citizen_of
@@ -37,9 +37,11 @@ class TopicMiddleware(BaseMiddleware):
 
 
 class FloodMiddleware(BaseMiddleware):
-    """Rations replies to a citizen who writes too fast; every message is still recorded."""
+    """Rations replies to a citizen who writes too fast; every message is still recorded.
 
-    def __init__(self, guard: FloodGuard) -> None:
+    ``guard`` counts in this process or, for replicas, in Redis: it only has to judge."""
+
+    def __init__(self, guard: FloodJudge) -> None:
         self.guard = guard
 
     async def __call__(self, handler: Handler, event: TelegramObject,
@@ -47,7 +49,7 @@ class FloodMiddleware(BaseMiddleware):
         if not isinstance(event, Message) or event.from_user is None:
             return await handler(event, data)
         bot: Bot = data["bot"]
-        verdict = self.guard.check(bot.id, event.from_user.id)
+        verdict, seconds = await self.guard.judge(bot.id, event.from_user.id)
         if verdict is FloodVerdict.ALLOW:
             return await handler(event, data)
         conversation: Conversation = data["conversation"]
@@ -57,7 +59,6 @@ class FloodMiddleware(BaseMiddleware):
                                                message_id=event.message_id, kind="flood")
         if verdict is FloodVerdict.WARN:
             delivery: Delivery = data["delivery"]
-            seconds = self.guard.retry_in(bot.id, event.from_user.id)
             await delivery.send_text(bot, event.chat.id,
                                      topic.texts.flood_reply.format(seconds=seconds))
         return None

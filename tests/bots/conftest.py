@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import redis.asyncio
 from aiogram import Bot
 from aiogram.client.telegram import TelegramAPIServer
 
@@ -38,3 +40,19 @@ async def bot(emu: Emulator) -> AsyncIterator[Bot]:
     session = JsonSession(api=TelegramAPIServer.from_base(emu.base_url), timeout=5)
     async with Bot(TOKEN, session=session) as bot:
         yield bot
+
+
+#: The machine's Redis, shared with other tests: each test keeps to its own key prefix.
+SHARED_REDIS = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+async def prefix() -> AsyncIterator[str]:
+    """A key prefix of this test's own on the shared Redis, its keys deleted afterwards."""
+    name = f"test:{uuid.uuid4().hex}:"
+    yield name
+    client = redis.asyncio.Redis.from_url(SHARED_REDIS)
+    keys = [key async for key in client.scan_iter(f"{name}*")]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()

@@ -1,6 +1,29 @@
-from itertools import pairwise
+"""The per-citizen reply limit: one process's (FloodGuard) and the replicas' (SharedFloodGuard,
+on a real Redis: the shared one on 6379 under a prefix of the test's own, or a redis-server of
+the test's own to find unreachable and then start)."""
 
-from bots.flood import FloodGuard, FloodVerdict
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import socket
+import time
+from collections.abc import AsyncIterator
+from itertools import cycle, pairwise
+from pathlib import Path
+
+import pytest
+import redis
+
+from bots.flood import FloodGuard, FloodJudge, FloodVerdict, SharedFloodGuard
+from escalation.shared_pacing import connect
+
+SHARED_REDIS = "redis://127.0.0.1:6379/0"
+ALLOW, WARN, SILENT = FloodVerdict.ALLOW, FloodVerdict.WARN, FloodVerdict.SILENT
+LIMIT = 3
+WINDOW = 0.4
+UP_DEADLINE = 5.0
 
 
 class Clock:
@@ -68,3 +91,142 @@ def test_every_unanswered_message_is_covered_by_a_notice_window():
         elif verdict is FloodVerdict.SILENT:
             assert notice_until is not None, step
             assert clock.now < notice_until, (step, clock.now)
+
+
+async def test_the_local_guard_judges_as_it_checks():
+    guard = FloodGuard(limit=1, window=10.0, clock=Clock())
+    assert await guard.judge(1, 42) == (ALLOW, 0)
+    assert await guard.judge(1, 42) == (WARN, 10)
+    assert await guard.judge(1, 42) == (SILENT, 10)
+
+
+@pytest.fixture
+async def replicas(prefix: str) -> AsyncIterator[list[SharedFloodGuard]]:
+    """Three replicas' guards, each with a client of its own."""
+    guards = [SharedFloodGuard(connect(SHARED_REDIS), limit=LIMIT, window=WINDOW, prefix=prefix)
+              for _ in range(3)]
+    yield guards
+    for guard in guards:
+        await guard.client.aclose()
+
+
+async def alternately(guards: list[FloodJudge], count: int, *, bot_id: int = 1,
+                      user_id: int = 42) -> list[tuple[FloodVerdict, int]]:
+    """One citizen's ``count`` messages, one at a time, each on the next replica."""
+    return [await guard.judge(bot_id, user_id) for guard, _ in zip(cycle(guards), range(count),
+                                                                   strict=False)]
+
+
+async def test_replicas_keep_one_limit_and_warn_once(
+        replicas: list[SharedFloodGuard]) -> None:
+    judged = await alternately(list(replicas), 8)
+    verdicts = [verdict for verdict, _ in judged]
+    assert verdicts == [ALLOW] * LIMIT + [WARN] + [SILENT] * 4
+    # the notice promises the whole window, as one process's notice does
+    assert judged[LIMIT] == (WARN, math.ceil(WINDOW))
+    # other citizens, and the same citizen writing to another bot, are answered meanwhile
+    assert (await replicas[1].judge(1, 43))[0] is ALLOW
+    assert (await replicas[2].judge(2, 42))[0] is ALLOW
+
+    await asyncio.sleep(WINDOW + 0.05)  # the window is time itself: nothing to wait on
+    verdicts = [verdict for verdict, _ in await alternately(list(replicas), LIMIT + 2)]
+    assert verdicts == [ALLOW] * LIMIT + [WARN, SILENT]
+
+
+async def test_local_guards_on_three_replicas_let_a_flood_through() -> None:
+    """Why the guard is shared: the check above fails for guards that do not share."""
+    guards: list[FloodJudge] = [FloodGuard(limit=LIMIT, window=60.0) for _ in range(3)]
+    verdicts = [verdict for verdict, _ in await alternately(guards, 12)]
+    assert verdicts.count(ALLOW) == 3 * LIMIT
+    assert verdicts.count(WARN) == 3
+
+
+async def test_the_idle_citizen_leaves_nothing_in_redis(
+        replicas: list[SharedFloodGuard], prefix: str) -> None:
+    await alternately(list(replicas), LIMIT + 1)
+    client = replicas[0].client
+    keys = [key async for key in client.scan_iter(f"{prefix}*")]
+    assert len(keys) == 2
+    for key in keys:  # every key goes by itself, soon after the window
+        assert 0 < await client.pttl(key) <= (WINDOW + 1) * 1000
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def start_redis(port: int, directory: Path) -> asyncio.subprocess.Process:
+    """A redis-server of the test's own on ``port`` that keeps nothing on disk."""
+    process = await asyncio.create_subprocess_exec(
+        "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+        "--appendonly", "no", "--dir", str(directory),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    client = redis.asyncio.Redis(port=port)
+    deadline = time.monotonic() + UP_DEADLINE
+    try:
+        while True:  # no event tells that the server listens: ask it, shortly
+            try:
+                await client.ping()
+                return process
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                await asyncio.sleep(0.02)
+    finally:
+        await client.aclose()
+
+
+async def test_without_redis_every_citizen_is_answered(
+        caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+    caplog.set_level(logging.INFO, logger="bots.flood")
+    port = free_port()  # nothing listens there
+    # pause 0: Redis is asked for every message, and the outage is still told once
+    guard = SharedFloodGuard(connect(f"redis://127.0.0.1:{port}/0"), limit=1, window=60.0,
+                             prefix="flood:", pause=0.0)
+    server = None
+    try:
+        assert await alternately([guard], 5) == [(ALLOW, 0)] * 5
+        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warnings) == 1
+        assert warnings[0].startswith("FLOOD Redis unreachable")
+
+        server = await start_redis(port, tmp_path)
+        verdicts = [verdict for verdict, _ in await alternately([guard], 3)]
+        assert verdicts == [ALLOW, WARN, SILENT]  # the limit holds again
+        infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+        assert infos == ["FLOOD Redis works again"]
+    finally:
+        await guard.client.aclose()
+        if server is not None:
+            server.kill()
+            await server.wait()
+
+
+async def test_during_an_outage_redis_is_asked_again_only_after_a_pause(
+        caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+    """A hung Redis would otherwise delay every reply by the client's timeout."""
+    caplog.set_level(logging.INFO, logger="bots.flood")
+    clock = Clock()
+    port = free_port()
+    guard = SharedFloodGuard(connect(f"redis://127.0.0.1:{port}/0"), limit=1, window=60.0,
+                             prefix="flood:", pause=2.0, clock=clock)
+    server = None
+    try:
+        assert (await guard.judge(1, 42))[0] is ALLOW  # the outage is found
+        server = await start_redis(port, tmp_path)
+        clock.now = 1.9
+        # within the pause Redis is not asked: nothing counted, nothing said
+        assert await alternately([guard], 3) == [(ALLOW, 0)] * 3
+        assert not [r for r in caplog.records if r.levelno == logging.INFO]
+        clock.now = 2.0
+        verdicts = [verdict for verdict, _ in await alternately([guard], 2)]
+        assert verdicts == [ALLOW, WARN]
+        assert [r.getMessage() for r in caplog.records
+                if r.levelno == logging.INFO] == ["FLOOD Redis works again"]
+    finally:
+        await guard.client.aclose()
+        if server is not None:
+            server.kill()
+            await server.wait()

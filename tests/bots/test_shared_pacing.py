@@ -16,7 +16,6 @@ import random
 import signal
 import socket
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -145,18 +144,6 @@ def heard() -> Iterator[Heard]:
     yield handler
     logger.removeHandler(handler)
     logger.setLevel(level)
-
-
-@pytest.fixture
-async def prefix() -> AsyncIterator[str]:
-    """A key prefix of this test's own on the shared Redis, its keys deleted afterwards."""
-    name = f"test-pace:{uuid.uuid4().hex}:"
-    yield name
-    client = redis.asyncio.Redis.from_url(SHARED_REDIS)
-    keys = [key async for key in client.scan_iter(f"{name}*")]
-    if keys:
-        await client.delete(*keys)
-    await client.aclose()
 
 
 async def replicas(url: str, prefix: str, count: int, *, old_history: bool) -> list[SharedPacer]:

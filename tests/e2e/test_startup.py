@@ -193,3 +193,19 @@ def test_unanswered_report_groups_what_the_bot_could_not_answer(tmp_path: Path) 
     assert "соседей" not in biggest, report
 
 
+
+
+@pytest.mark.parametrize(("settings", "said"), [
+    ({"WEBHOOK_LISTEN": "127.0.0.1:0"}, "WEBHOOK_SECRET is not"),
+    ({"WEBHOOK_LISTEN": "localhost", "WEBHOOK_SECRET": "s3cret-value"},
+     "WEBHOOK_LISTEN must be host:port"),
+])
+def test_webhook_mode_without_what_it_needs_does_not_start(
+        emu: Emulator, tmp_path: Path, settings: dict[str, str], said: str) -> None:
+    env = base_env(emu, tmp_path, copy_bot_content(tmp_path / "bots")) | {
+        "PAYMENTS_BOT_TOKEN": PAYMENTS_TOKEN} | settings
+    proc = BotProcess(env)
+    assert proc.wait(timeout=60) == 2, proc.output
+    assert said in proc.output
+    assert "Traceback" not in proc.output
+    assert "s3cret-value" not in proc.output
