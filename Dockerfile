@@ -1,4 +1,5 @@
-# The bots in a container: `python bot.py` by long polling, no port to open. Everything the
+# The bots in a container: `python bot.py` by long polling (no port to open), or a webhook
+# replica with WEBHOOK_LISTEN=0.0.0.0:8080 (docs/replicas.md). Everything the
 # bots write (SQLite database, embedding cache, FAQ candidates) is under /app/data, a volume.
 # compose.yaml runs it with PostgreSQL; docs/deployment.md explains both.
 FROM python:3.11-slim
