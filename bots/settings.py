@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(
         default=None, description="X-Telegram-Bot-Api-Secret-Token Telegram must send")
     redis_url: str | None = Field(
-        default=None, description="shared flood limiter for replicas (redis://host:6379/0)")
+        default=None, description="what replicas share: limits, flood, rights (redis://host:6379/0)")
     replica_id: str | None = Field(
         default=None, description="this process's name in leases (default: host and pid)")
     inbox_lease_seconds: float = Field(
