@@ -203,10 +203,11 @@ class Intake:
     async def start(self, *, sole: bool = False) -> None:
         """Handle what was left unfinished and start the loops. ``sole``: no other process
         shares the inbox (long polling), so updates held by a process that died are not
-        waited for until their lease ends."""
-        if sole:
-            for name in self.bots:
-                await self.inbox.release(name)
+        waited for until their lease ends; otherwise only this replica's own (by name: its
+        previous run) are not."""
+        for name in self.bots:
+            # A replica restarted under its REPLICA_ID takes back what it held at once.
+            await self.inbox.release(name, owner=None if sole else self.owner)
         resumed = await self.resume(grace=timedelta(0))
         if resumed:
             log.info("%d chat(s) with unfinished updates from before are handled again",
