@@ -34,7 +34,7 @@ from redis.asyncio import Redis
 
 from bots.topic import Topic
 from escalation.delivery import Delivery, Undeliverable
-from escalation.shared_pacing import UNREACHABLE
+from escalation.redis_link import UNREACHABLE, Outage
 from escalation.tickets import Operator
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,8 @@ class OperatorGate:
     redis: Redis | None = field(default=None, kw_only=True)
     prefix: str = field(default="tggate:", kw_only=True)
     _cache: dict[tuple[int, int], _Answer] = field(default_factory=dict, init=False)
-    _unreachable: bool = field(default=False, init=False)
+    _outage: Outage = field(default_factory=lambda: Outage(
+        log, "GATE", "operator rights are asked from Telegram every time"), init=False)
     _pending: set[asyncio.Task[None]] = field(default_factory=set, init=False)
 
     async def check(self, bot: Bot, topic: Topic, user: User | None,
@@ -127,13 +128,13 @@ class OperatorGate:
             try:
                 await redis.set(self._key(chat_id, user_id), uuid.uuid4().hex, px=keep_ms)
             except UNREACHABLE as error:
-                self._lost(error)
+                self._outage.failed(error)
                 if self.clock() >= give_up:
                     return
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MARK_RETRY[1])
                 continue
-            self._reached()
+            self._outage.worked()
             return
 
     async def _mark(self, chat_id: int, user_id: int) -> Mark:
@@ -144,21 +145,11 @@ class OperatorGate:
         try:
             mark: bytes | None = await self.redis.get(self._key(chat_id, user_id))
         except UNREACHABLE as error:
-            self._lost(error)
+            self._outage.failed(error)
             return _Unknown.MARK
-        self._reached()
+        self._outage.worked()
         return mark
 
-    def _lost(self, error: BaseException) -> None:
-        if not self._unreachable:
-            self._unreachable = True
-            log.warning("GATE Redis unreachable (%s): operator rights are asked from Telegram "
-                        "every time", type(error).__name__)
-
-    def _reached(self) -> None:
-        if self._unreachable:
-            self._unreachable = False
-            log.info("GATE Redis works again")
 
     async def _is_member(self, bot: Bot, chat_id: int, user_id: int) -> bool:
         key = (chat_id, user_id)

@@ -25,7 +25,7 @@ from typing import Final, Protocol
 
 from redis.asyncio import Redis
 
-from escalation.shared_pacing import UNREACHABLE
+from escalation.redis_link import UNREACHABLE, Outage
 
 log = logging.getLogger(__name__)
 
@@ -131,11 +131,11 @@ class SharedFloodGuard:
         self.pause = pause
         self.clock = clock
         self._judge = client.register_script(JUDGE)
-        self._unreachable = False
+        self._outage = Outage(log, "FLOOD", "citizens are answered without the flood limit")
         self._retry_at = -math.inf
 
     async def judge(self, bot_id: int, user_id: int) -> tuple[FloodVerdict, int]:
-        if self._unreachable and self.clock() < self._retry_at:
+        if self._outage.down and self.clock() < self._retry_at:
             return FloodVerdict.ALLOW, 0
         citizen = f"{bot_id}:{user_id}"
         keys = [f"{self.prefix}times:{citizen}", f"{self.prefix}warned:{citizen}"]
@@ -144,12 +144,7 @@ class SharedFloodGuard:
             verdict, left_ms = await self._judge(keys=keys, args=args)
         except UNREACHABLE as error:
             self._retry_at = self.clock() + self.pause
-            if not self._unreachable:
-                self._unreachable = True
-                log.warning("FLOOD Redis unreachable (%s): citizens are answered without the "
-                            "flood limit", type(error).__name__)
+            self._outage.failed(error)
             return FloodVerdict.ALLOW, 0
-        if self._unreachable:
-            self._unreachable = False
-            log.info("FLOOD Redis works again")
+        self._outage.worked()
         return _VERDICTS[int(verdict)], math.ceil(int(left_ms) / 1000)

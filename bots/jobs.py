@@ -59,7 +59,7 @@ def singleton_jobs(settings: Settings, suite: Suite, bots: list[Bot], desk: Desk
 
 @dataclass
 class Singletons:
-    """The leader loops of this process and which of their jobs run here now."""
+    """The leader loops of this process and which of their jobs are running here now."""
 
     leases: Leases
     running: set[str] = field(default_factory=set)
@@ -73,13 +73,17 @@ class Singletons:
             await self.leases.forget_all()
         for name, job in jobs.items():
             self._loops.append(asyncio.create_task(
-                run_as_leader(self.leases, name, job, renew_every=self.leases.ttl / 3,
-                              on_change=partial(self._change, name)),
+                run_as_leader(self.leases, name, partial(self._tracked, name, job),
+                              renew_every=self.leases.ttl / 3),
                 name=f"lead-{name}"))
 
-    def _change(self, name: str, runs: bool) -> None:
-        (self.running.add if runs else self.running.discard)(name)
-        self._changed.set()
+    async def _tracked(self, name: str, job: Job) -> None:
+        self.running.add(name)
+        try:
+            await job()
+        finally:
+            self.running.discard(name)
+            self._changed.set()
 
     async def _until_none_running(self, prefix: str) -> None:
         while any(name.startswith(prefix) for name in self.running):

@@ -157,11 +157,20 @@ def _in_transaction(dbapi_connection: Any) -> bool:
 
 
 @functools.cache
+def insert_into(dialect: str) -> Callable[..., postgresql.Insert | sqlite.Insert]:
+    """The ``INSERT`` constructor of ``dialect`` (both know ``ON CONFLICT``)."""
+    if dialect == "postgresql":
+        return postgresql.insert
+    if dialect == "sqlite":
+        return sqlite.insert
+    msg = f"unsupported database {dialect!r}: use PostgreSQL or SQLite"
+    raise NotImplementedError(msg)
+
+
 def insert_if_new(table: Table, dialect: str, keys: tuple[str, ...]) -> Any:
     """``INSERT … ON CONFLICT (keys) DO NOTHING RETURNING id, keys…`` for ``dialect``, built
     once: executed with many rows, the rows returned are the new ones, named by their keys."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (insert(table).on_conflict_do_nothing(index_elements=list(keys))
+    return (insert_into(dialect)(table).on_conflict_do_nothing(index_elements=list(keys))
             .returning(table.c.id, *(table.c[key] for key in keys)))
 
 

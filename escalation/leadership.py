@@ -25,9 +25,9 @@ from datetime import datetime, timedelta
 from typing import Any, Final, NamedTuple, cast
 
 from sqlalchemy import Table, and_, bindparam, case, delete, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from escalation.db import insert_into
 from escalation.models import JobLease
 from escalation.records import utc_now
 
@@ -38,20 +38,13 @@ _LEASES: Final = cast(Table, JobLease.__table__)
 def _take_or_renew(dialect: str) -> Any:
     """The one statement of :meth:`Leases.acquire` for ``dialect``, built once: the row comes
     back (with our name) only when the lease was free, expired or already ours."""
-    insert_into: Callable[..., postgresql.Insert | sqlite.Insert]
-    if dialect == "postgresql":
-        insert_into = postgresql.insert
-    elif dialect == "sqlite":
-        insert_into = sqlite.insert
-    else:
-        msg = f"unsupported database {dialect!r}: use PostgreSQL or SQLite"
-        raise NotImplementedError(msg)
     table = _LEASES
     moment = table.c.expires_at.type
     me = bindparam("me", type_=table.c.owner.type)
     now = bindparam("now", type_=moment)
-    take = insert_into(table).values(name=bindparam("lease", type_=table.c.name.type), owner=me,
-                                     expires_at=bindparam("until", type_=moment), acquired_at=now)
+    take = insert_into(dialect)(table).values(
+        name=bindparam("lease", type_=table.c.name.type), owner=me,
+        expires_at=bindparam("until", type_=moment), acquired_at=now)
     renewing = and_(table.c.owner == me, table.c.expires_at >= now)
     return take.on_conflict_do_update(
         index_elements=[table.c.name],

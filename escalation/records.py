@@ -19,10 +19,10 @@ from enum import StrEnum
 from typing import Any, Final, cast
 
 from sqlalchemy import Table, and_, bindparam, func, insert, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from escalation.batching import GroupCommit, Operation, group_commit_of
+from escalation.db import insert_into
 from escalation.models import Citizen, Question, QuestionEvent
 from escalation.privacy import mask
 from escalation.scope import may_be_replay
@@ -408,15 +408,7 @@ class Records:
 @functools.cache
 def _citizen_upsert(dialect: str) -> Any:
     """The citizen upsert of :meth:`Records._touch_citizen` for ``dialect``, built once."""
-    insert_into: Callable[..., postgresql.Insert | sqlite.Insert]
-    if dialect == "postgresql":
-        insert_into = postgresql.insert
-    elif dialect == "sqlite":
-        insert_into = sqlite.insert
-    else:
-        msg = f"unsupported database {dialect!r}: use PostgreSQL or SQLite"
-        raise NotImplementedError(msg)
-    upsert = insert_into(_CITIZENS)
+    upsert = insert_into(dialect)(_CITIZENS)
     return upsert.on_conflict_do_update(
         index_elements=[_CITIZENS.c.bot, _CITIZENS.c.tg_user_id],
         set_={

@@ -53,11 +53,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Final, TypeVar
 
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
 
 from escalation.pacing import Limits, Pacer, Pacing
+from escalation.redis_link import UNREACHABLE, Outage, connect
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +63,6 @@ T = TypeVar("T")
 
 #: Whatever keeps a script from answering: the connection (refused, reset, timed out) or the
 #: server (loading after a restart, read-only, out of memory). The request waits for Redis.
-UNREACHABLE: Final = (RedisError, OSError)
 MICROSECONDS: Final = 1_000_000
 
 # KEYS: the epoch, then one key per window. ARGV: the request's member, hold and poll (µs),
@@ -124,15 +121,6 @@ return 1
 """
 
 
-def connect(url: str, *, timeout: float = 2.0) -> Redis:
-    """A client for the limiter: a dead or hung server answers within ``timeout`` seconds and
-    errors come back at once (one immediate retry for a connection dropped by a restart), so
-    the pacer's own waiting decides what happens next."""
-    client: Redis = Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
-                                   retry=Retry(NoBackoff(), 1))
-    return client
-
-
 class SharedPacer:
     """Gives requests to a chat their turn under every limit, for all replicas together."""
 
@@ -154,7 +142,7 @@ class SharedPacer:
         self._finish = client.register_script(FINISH)
         self._locks: defaultdict[tuple[int, int], asyncio.Lock] = defaultdict(asyncio.Lock)
         self._finished: dict[int, asyncio.Event] = {}
-        self._unreachable = False
+        self._outage = Outage(log, "LIMITER", "messages wait for their turn")
         self._pending: set[asyncio.Future[None]] = set()
 
     def _windows(self, bot_id: int, chat_id: int) -> list[tuple[str, int, float]]:
@@ -184,16 +172,11 @@ class SharedPacer:
             try:
                 result = await operation()
             except UNREACHABLE as error:
-                if not self._unreachable:
-                    self._unreachable = True
-                    log.warning("LIMITER Redis unreachable (%s): messages wait for their turn",
-                                type(error).__name__)
+                self._outage.failed(error)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.retry_cap)
                 continue
-            if self._unreachable:
-                self._unreachable = False
-                log.info("LIMITER Redis works again")
+            self._outage.worked()
             return result
 
     async def _turn(self, keys: list[str], args: list[str | int], bot_id: int) -> None:

@@ -17,7 +17,7 @@ import pytest
 import redis
 
 from bots.flood import FloodGuard, FloodJudge, FloodVerdict, SharedFloodGuard
-from escalation.shared_pacing import connect
+from escalation.redis_link import connect
 
 SHARED_REDIS = "redis://127.0.0.1:6379/0"
 ALLOW, WARN, SILENT = FloodVerdict.ALLOW, FloodVerdict.WARN, FloodVerdict.SILENT

@@ -25,7 +25,8 @@ import pytest
 import redis
 
 from escalation.pacing import Limits, Pacer, Pacing
-from escalation.shared_pacing import SharedPacer, connect, make_pacer
+from escalation.redis_link import connect
+from escalation.shared_pacing import SharedPacer, make_pacer
 
 SHARED_REDIS = "redis://127.0.0.1:6379/0"
 BOT = 7

@@ -18,7 +18,7 @@ from aiogram.types import User
 from bots.access import OperatorGate, Refusal
 from bots.topic import Topic
 from escalation.delivery import Delivery
-from escalation.shared_pacing import connect
+from escalation.redis_link import connect
 from escalation.tickets import Operator
 from tests.bots.conftest import BOTS, TOKEN
 from tests.emulator import Emulator

@@ -36,8 +36,10 @@ def bot_lifetime(emu: Emulator, state: WithProcess) -> Iterator[None]:
         yield
         emu.assert_no_violations()
     finally:
-        code = state.proc.stop()
-        emu.stop()
+        try:
+            code = state.proc.stop()
+        finally:
+            emu.stop()  # even when the bot did not stop: no emulator thread outlives a test
     assert code == 0, state.proc.output
 
 

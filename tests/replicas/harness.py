@@ -220,6 +220,9 @@ class Replicas:
 
     def stop_all(self) -> list[tuple[int, str]]:
         """SIGTERM each; (exit code, output) of each."""
+        for proc in self.procs:  # all at once: they drain side by side
+            if proc is not None and proc.proc.poll() is None:
+                proc.proc.terminate()
         results = []
         for proc in self.procs:
             if proc is not None:
