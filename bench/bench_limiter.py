@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from escalation.pacing import Limits, Pacer, Pacing  # noqa: E402
-from escalation.shared_pacing import SharedPacer, connect  # noqa: E402
+from escalation.redis_link import connect  # noqa: E402
+from escalation.shared_pacing import SharedPacer  # noqa: E402
 
 BOT = 1
 UNLIMITED = Limits(group_messages=10**9, group_window=60.0, private_rate=1e9,
