@@ -20,11 +20,12 @@ Other Bot API calls (edits, buttons, chat information) are retried ``max_attempt
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
@@ -122,6 +123,9 @@ class Delivery:
     pacer: Pacing = field(default_factory=Pacer)
     outbox: Outbox | None = None
     clock: Callable[[], float] = time.monotonic
+    #: A message still waiting for its pacer turn after this many seconds is recorded as not
+    #: in flight meanwhile (see :meth:`_turn`).
+    turn_grace: float = 0.05
 
     def next_key(self, chat_id: int, key: str | None = None) -> str:
         """The outbox key of the next message to ``chat_id``: given, from the update being
@@ -154,7 +158,8 @@ class Delivery:
         # At least one attempt, even for a row older than the horizon (a card tried again).
         deadline = self.clock() + self.policy.horizon - self.outbox.age(reservation)
         try:
-            result = await self._send_with_fallbacks(bot, method, deadline, unknown)
+            result = await self._send_with_fallbacks(bot, method, deadline, unknown,
+                                                     row=reservation.id)
         except Undeliverable as error:
             if isinstance(error, GaveUp):
                 log.error("GAVE UP bot %s: message %d (%s) not delivered: %s", bot.id,
@@ -350,7 +355,8 @@ class Delivery:
             await self.on_chat_migrated(old, new)
 
     async def _send_with_fallbacks(
-        self, bot: Bot, method: OneMessage, deadline: float, unknown: list[str]
+        self, bot: Bot, method: OneMessage, deadline: float, unknown: list[str], *,
+        row: int | None = None,
     ) -> Message | MessageId:
         """Send one message, adapting it to what Telegram said was wrong with it; retried
         until ``deadline`` (:attr:`clock` time), then :class:`GaveUp`."""
@@ -358,7 +364,8 @@ class Delivery:
             method = cast(OneMessage, self._retarget(method))
             try:
                 return await self._call(bot, cast(TelegramMethod[Message | MessageId], method),
-                                        unknown, deadline=deadline, pace=int(method.chat_id))
+                                        unknown, deadline=deadline, pace=int(method.chat_id),
+                                        row=row)
             except (TelegramRetryAfter, *TRANSIENT) as error:
                 maybe = " (an earlier attempt may have been delivered)" if unknown else ""
                 msg = f"{GAVE_UP} after {self.policy.horizon:.0f} s: {type(error).__name__}: " \
@@ -384,7 +391,7 @@ class Delivery:
 
     async def _call(self, bot: Bot, method: TelegramMethod[T],
                     unknown: list[str] | None = None, *, deadline: float | None = None,
-                    pace: int | None = None) -> T:
+                    pace: int | None = None, row: int | None = None) -> T:
         """Call ``method``, waiting out flood control and retrying transient failures:
         ``max_attempts`` times, or until ``deadline`` when given. With ``pace`` (a chat id)
         every attempt waits for its turn in the pacer."""
@@ -392,7 +399,7 @@ class Delivery:
         while True:
             attempt += 1
             try:
-                return await self._attempt(bot, method, unknown, pace)
+                return await self._attempt(bot, method, unknown, pace, row)
             except TelegramRetryAfter as error:
                 delay = float(error.retry_after)
                 if self._exhausted(attempt, delay, deadline):
@@ -412,17 +419,50 @@ class Delivery:
             await self.sleep(delay)
 
     async def _attempt(self, bot: Bot, method: TelegramMethod[T], unknown: list[str] | None,
-                       pace: int | None) -> T:
+                       pace: int | None, row: int | None = None) -> T:
         """One request; a paced one holds its place in the pacer until it is over."""
         try:
             if pace is None:
                 return await bot(method)
-            async with self.pacer.slot(bot.id, pace):
+            async with self._turn(bot.id, pace, row, unknown):
                 return await bot(method)
         except asyncio.CancelledError:
             if unknown is not None:
                 unknown.append("stopped while a request was in flight")
             raise
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, bot_id: int, chat_id: int, row: int | None,
+                    unknown: list[str] | None) -> AsyncIterator[None]:
+        """The pacer's slot for a request of outbox row ``row``. A message that has to wait
+        for its turn (Telegram's limits) is recorded as not in flight while it waits, so a
+        crash meanwhile does not mark it as a possible duplicate when it is sent after all;
+        its attempt is counted again just before the request. Not while an earlier request's
+        outcome is unknown: that must stay on the row."""
+        if row is None or self.outbox is None or unknown:
+            async with self.pacer.slot(bot_id, chat_id):
+                yield
+            return
+        outbox = self.outbox
+        writing: list[bool] = []
+
+        async def mark_waiting() -> None:
+            await asyncio.sleep(self.turn_grace)
+            writing.append(True)
+            await outbox.not_sent(row)
+
+        marker = asyncio.create_task(mark_waiting())
+        try:
+            async with self.pacer.slot(bot_id, chat_id):
+                if writing:  # it waited: the row says "not in flight", now it will be
+                    await marker
+                    await outbox.attempting(row)
+                else:
+                    marker.cancel()
+                yield
+        finally:
+            if not marker.done():
+                marker.cancel()
 
     def _exhausted(self, attempt: int, delay: float, deadline: float | None) -> bool:
         """Whether to stop retrying instead of waiting ``delay`` for attempt ``attempt + 1``."""

@@ -148,10 +148,19 @@ class Outbox:
             _SETTLE_SENT, (row_id, message_ids, self._clock(), maybe_duplicate))
 
     async def not_sent(self, row_id: int) -> None:
-        """Every request for the row failed in a way that proves nothing was sent."""
+        """Every request for the row failed in a way that proves nothing was sent (or none
+        was made yet: the message waits for its turn)."""
         async with self._sessions.begin() as session:
             await session.execute(
                 update(OutboxMessage).where(OutboxMessage.id == row_id).values(attempts=0))
+
+    async def attempting(self, row_id: int) -> None:
+        """A request for the row is about to be made (after :meth:`not_sent` while it waited
+        for its turn): its outcome is unknown until it is settled."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == row_id)
+                .values(attempts=OutboxMessage.attempts + 1))
 
     async def retry_failed(self, bot: str, key: str) -> bool:
         """Let a ``failed`` message (and its parts, ``key/...``) be sent again: for refusals
