@@ -48,7 +48,7 @@ import time
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import cycle, islice
 from pathlib import Path
 
@@ -59,6 +59,7 @@ from sqlalchemy import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.rounds import Rounds  # noqa: E402
 from tests.emulator import BotAccount, Emulator, UserAccount  # noqa: E402
 
 QUESTIONS = ROOT / "tests/data/payments_dev.yaml"
@@ -82,11 +83,6 @@ START_TIMEOUT = 90.0
 
 class BenchError(Exception):
     """The run cannot give numbers (a process died, a reply never came, an API error)."""
-
-
-def percentile(values: Sequence[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def real_questions() -> list[str]:
@@ -202,30 +198,11 @@ class Round:
 
 
 @dataclass
-class Series:
-    rounds: list[Round] = field(default_factory=list)
-
-    @property
-    def latencies(self) -> list[float]:
-        return [x for r in self.rounds for x in r.latencies_ms]
-
-    @property
-    def rate(self) -> float:
-        return len(self.latencies) / sum(r.wall_s for r in self.rounds)
-
-    @property
-    def arrival_rate(self) -> float:
-        """Questions per second as sent (open loop: the offered load actually achieved)."""
-        return sum(len(r.latencies_ms) - 1 for r in self.rounds) / sum(
-            r.arrivals_s for r in self.rounds)
-
+class Series(Rounds[Round]):
     @property
     def cpu_ms(self) -> float:
         """CPU time of the bot process per question."""
         return 1000 * sum(r.cpu_s for r in self.rounds) / len(self.latencies)
-
-    def p(self, share: float) -> float:
-        return percentile(self.latencies, share)
 
     @property
     def messages_per_question(self) -> float:

@@ -47,7 +47,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import Final
@@ -63,9 +63,9 @@ from bench.bench_bots import (  # noqa: E402
     BOT_MESSAGES_PER_SECOND,
     QUESTIONS,
     BenchError,
-    percentile,
     real_questions,
 )
+from bench.rounds import Rounds  # noqa: E402
 from bots.elsewhere import Elsewhere  # noqa: E402
 from escalation.db import upgrade_database  # noqa: E402
 from faq.embeddings import cache_file  # noqa: E402
@@ -379,25 +379,7 @@ class Round:
 
 
 @dataclass
-class Series:
-    rounds: list[Round] = field(default_factory=list)
-
-    @property
-    def latencies(self) -> list[float]:
-        return [x for r in self.rounds for x in r.latencies_ms]
-
-    @property
-    def rate(self) -> float:
-        return len(self.latencies) / sum(r.wall_s for r in self.rounds)
-
-    @property
-    def arrival_rate(self) -> float:
-        return sum(len(r.latencies_ms) - 1 for r in self.rounds) / sum(
-            r.arrivals_s for r in self.rounds)
-
-    def p(self, share: float) -> float:
-        return percentile(self.latencies, share)
-
+class Series(Rounds[Round]):
     @property
     def connections_per_100(self) -> float:
         return 100 * sum(r.connections for r in self.rounds) / len(self.latencies)
