@@ -219,12 +219,19 @@ class Replicas:
         return proc.output
 
     def stop_all(self) -> list[tuple[int, str]]:
-        """SIGTERM each; (exit code, output) of each."""
-        for proc in self.procs:  # all at once: they drain side by side
-            if proc is not None and proc.proc.poll() is None:
+        """SIGTERM each, once (a second one could land after a replica's handlers are gone),
+        all at once so that they drain side by side; (exit code, output) of each."""
+        running = [proc for proc in self.procs if proc is not None]
+        for proc in running:
+            if proc.proc.poll() is None:
                 proc.proc.terminate()
         results = []
-        for proc in self.procs:
-            if proc is not None:
-                results.append((proc.stop(), proc.output))
+        for proc in running:
+            try:
+                code = proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.proc.kill()
+                proc.proc.wait()
+                code = -9
+            results.append((code, proc.output))
         return results

@@ -205,8 +205,8 @@ def test_three_replicas_answer_every_message_once_through_a_kill_and_a_redis_res
     for row in opened:
         told = emu.messages(row.tg_user_id, bot=bot)[-1]["text"]
         assert re.search(rf"№ {row.id}\b", told), told
-        copies = sum(bool(re.search(rf"№ {row.id}\b", card)) for card in cards)
-        assert copies == 1 or (copies == 2 and marked.get(group.id, 0) > 0), (row.id, cards)
+        posted = sum(bool(re.search(rf"№ {row.id}\b", card)) for card in cards)
+        assert posted == 1 or (posted == 2 and marked.get(group.id, 0) > 0), (row.id, cards)
 
     # Telegram's limits, for the whole deployment, in every window.
     assert_rate(emu, bot=bot, chat_id=group.id, limit=GROUP_LIMIT, window=GROUP_WINDOW)
