@@ -20,12 +20,11 @@ Other Bot API calls (edits, buttons, chat information) are retried ``max_attempt
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
@@ -60,6 +59,7 @@ from escalation.outbox import Outbox
 from escalation.pacing import Pacer, Pacing
 from escalation.scope import current_scope
 from escalation.splitting import split_text
+from escalation.turns import turn
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -124,7 +124,7 @@ class Delivery:
     outbox: Outbox | None = None
     clock: Callable[[], float] = time.monotonic
     #: A message still waiting for its pacer turn after this many seconds is recorded as not
-    #: in flight meanwhile (see :meth:`_turn`).
+    #: in flight meanwhile (:func:`escalation.turns.turn`).
     turn_grace: float = 0.05
 
     def next_key(self, chat_id: int, key: str | None = None) -> str:
@@ -424,45 +424,15 @@ class Delivery:
         try:
             if pace is None:
                 return await bot(method)
-            async with self._turn(bot.id, pace, row, unknown):
+            # Only while no earlier request's outcome is unknown: that must stay on the row.
+            watched = None if unknown else row
+            async with turn(self.pacer, bot.id, pace, outbox=self.outbox, row=watched,
+                            grace=self.turn_grace):
                 return await bot(method)
         except asyncio.CancelledError:
             if unknown is not None:
                 unknown.append("stopped while a request was in flight")
             raise
-
-    @contextlib.asynccontextmanager
-    async def _turn(self, bot_id: int, chat_id: int, row: int | None,
-                    unknown: list[str] | None) -> AsyncIterator[None]:
-        """The pacer's slot for a request of outbox row ``row``. A message that has to wait
-        for its turn (Telegram's limits) is recorded as not in flight while it waits, so a
-        crash meanwhile does not mark it as a possible duplicate when it is sent after all;
-        its attempt is counted again just before the request. Not while an earlier request's
-        outcome is unknown: that must stay on the row."""
-        if row is None or self.outbox is None or unknown:
-            async with self.pacer.slot(bot_id, chat_id):
-                yield
-            return
-        outbox = self.outbox
-        writing: list[bool] = []
-
-        async def mark_waiting() -> None:
-            await asyncio.sleep(self.turn_grace)
-            writing.append(True)
-            await outbox.not_sent(row)
-
-        marker = asyncio.create_task(mark_waiting())
-        try:
-            async with self.pacer.slot(bot_id, chat_id):
-                if writing:  # it waited: the row says "not in flight", now it will be
-                    await marker
-                    await outbox.attempting(row)
-                else:
-                    marker.cancel()
-                yield
-        finally:
-            if not marker.done():
-                marker.cancel()
 
     def _exhausted(self, attempt: int, delay: float, deadline: float | None) -> bool:
         """Whether to stop retrying instead of waiting ``delay`` for attempt ``attempt + 1``."""
