@@ -49,6 +49,7 @@ from bots.runner import (
     stop_on_signals,
 )
 from bots.settings import Settings
+from bots.singletons import replica_name
 from bots.smalltalk import SmallTalk, SmallTalkError
 from bots.topic import Suite, discover
 from bots.webhook_setup import replica_warnings, set_webhooks, webhook_problem
@@ -57,6 +58,7 @@ from escalation.chats import ChatMigrations
 from escalation.db import create_engine, make_session_factory, upgrade_database
 from escalation.delivery import Delivery, RetryPolicy
 from escalation.inbox import Inbox, StorageHealth
+from escalation.leadership import Leases
 from escalation.outbox import Outbox
 from escalation.pacing import Limits
 from escalation.records import Records, utc_now
@@ -131,7 +133,9 @@ def make_dispatcher(settings: Settings, suite: Suite, records: Records, tickets:
             menus=load_menus(suite), elsewhere=load_elsewhere(settings.bots_dir, suite)),
         delivery=delivery, flood=flood, desk=desk, tickets=tickets,
         poster=ReportPoster(settings, tickets.sessions, delivery, tickets.now),
-        status=LiveStatus(tickets.sessions, desk.worker, tickets.now, storage), redis=redis)
+        status=LiveStatus(tickets.sessions, desk.worker, tickets.now, storage, Leases(
+            tickets.sessions, owner=replica_name(settings.replica_id),
+            ttl=settings.leader_lease_seconds)), redis=redis)
 
 
 async def console(settings: Settings, records: Records, tickets: Tickets,

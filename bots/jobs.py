@@ -35,6 +35,11 @@ from escalation.leadership import Leases
 Job = Callable[[], Coroutine[Any, Any, object]]
 
 
+def desk_job(bot: str) -> str:
+    """The lease name of bot ``bot``'s card worker and response-time watcher."""
+    return f"desk:{bot}"
+
+
 async def _desk(desk: Desk, bot: Bot, topic: Topic, settings: Settings) -> None:
     await asyncio.gather(
         desk.worker.card_worker(bot, topic, interval=settings.queue_check_interval),
@@ -50,7 +55,7 @@ def singleton_jobs(settings: Settings, suite: Suite, bots: list[Bot], desk: Desk
     for bot, topic in zip(bots, suite.topics.values(), strict=True):
         if topic.operators_chat_id is None:
             continue
-        jobs[f"desk:{topic.name}"] = partial(_desk, desk, bot, topic, settings)
+        jobs[desk_job(topic.name)] = partial(_desk, desk, bot, topic, settings)
         if digest is not None and poster is not None:
             jobs[f"digest:{topic.name}"] = partial(poster.weekly, bot, topic, digest)
     jobs["retention"] = partial(retention_job, settings, desk.tickets)

@@ -1,5 +1,9 @@
 """``/health`` in the operators' chat: how the running bot is doing right now — whether the
-database takes writes, whether ticket cards get posted, what waits in the durable queues."""
+database takes writes, whether ticket cards get posted, what waits in the durable queues.
+
+With replicas, only the replica holding the bot's ``desk:<bot>`` lease posts cards and knows
+whether the operators' chat refuses them; another replica answering ``/health`` says which
+replica that is (or that none does right now) instead of vouching for it."""
 
 from __future__ import annotations
 
@@ -11,9 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bots.card_worker import CardWorker
 from bots.cards import chat_refusal_reason
+from bots.jobs import desk_job
 from bots.topic import Topic
 from escalation.backlog import backlog_of
 from escalation.inbox import StorageHealth
+from escalation.leadership import Leases
 
 
 @dataclass
@@ -22,6 +28,7 @@ class LiveStatus:
     worker: CardWorker
     clock: Callable[[], datetime]
     storage: StorageHealth | None = None  # None: updates are not stored (console chat)
+    leases: Leases | None = None  # who runs each bot's card worker (None: this process)
 
     def _local(self, topic: Topic, moment: datetime) -> str:
         return f"{moment.astimezone(topic.queue.schedule.tz):%d.%m %H:%M}"
@@ -36,10 +43,7 @@ class LiveStatus:
                 since=self._local(topic, since), reason=self.storage.reason or ""))
         else:
             lines.append(texts.op_health_storage_ok)
-        blocked = self.worker.card_alerts.get(topic.name)
-        lines.append(texts.op_health_cards_blocked.format(reason=chat_refusal_reason(blocked))
-                     if blocked
-                     else texts.op_health_cards_ok)
+        lines.append(await self._cards(topic))
         backlog = await backlog_of(self.sessions, bot=topic.name, bot_id=bot_id,
                                    now=self.clock())
         oldest = self._local(topic, backlog.oldest_update) if backlog.oldest_update else "—"
@@ -47,3 +51,16 @@ class LiveStatus:
             updates=backlog.updates_waiting, oldest=oldest, messages=backlog.messages_waiting,
             given_up=backlog.messages_given_up))
         return texts.op_health.format(topic=texts.topic, lines="\n".join(lines))
+
+    async def _cards(self, topic: Topic) -> str:
+        texts = topic.texts
+        if self.leases is not None:
+            holder = await self.leases.holder(desk_job(topic.name))
+            if holder is None or holder.expires_at <= self.clock():
+                return texts.op_health_cards_nobody
+            if holder.owner != self.leases.owner:
+                return texts.op_health_cards_elsewhere.format(replica=holder.owner)
+        blocked = self.worker.card_alerts.get(topic.name)
+        if blocked:
+            return texts.op_health_cards_blocked.format(reason=chat_refusal_reason(blocked))
+        return texts.op_health_cards_ok

@@ -76,6 +76,7 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
         "op_health": "topic lines",
         "op_health_storage_failing": "since reason",
         "op_health_cards_blocked": "reason",
+        "op_health_cards_elsewhere": "replica",
         "op_health_backlog": "updates oldest messages given_up",
         "follow_up_not_relayed": "ticket",
     }.items()
@@ -202,6 +203,8 @@ class BotTexts(BaseModel):
     op_health_storage_ok: str
     op_health_storage_failing: str
     op_health_cards_ok: str
+    op_health_cards_elsewhere: str
+    op_health_cards_nobody: str
     op_health_cards_blocked: str
     op_health_backlog: str
     follow_up_not_relayed: str
