@@ -117,7 +117,8 @@ def shared_redis(delivery: Delivery) -> Redis | None:
 
 
 def make_dispatcher(settings: Settings, suite: Suite, records: Records, tickets: Tickets,
-                    delivery: Delivery, storage: StorageHealth | None = None) -> Dispatcher:
+                    delivery: Delivery, storage: StorageHealth | None = None,
+                    leases: Leases | None = None) -> Dispatcher:
     for topic in suite.topics.values():
         tickets.set_policy(topic.name, topic.queue)
     desk = Desk(tickets, delivery, CandidateStore(settings.faq_candidates_dir))
@@ -133,9 +134,8 @@ def make_dispatcher(settings: Settings, suite: Suite, records: Records, tickets:
             menus=load_menus(suite), elsewhere=load_elsewhere(settings.bots_dir, suite)),
         delivery=delivery, flood=flood, desk=desk, tickets=tickets,
         poster=ReportPoster(settings, tickets.sessions, delivery, tickets.now),
-        status=LiveStatus(tickets.sessions, desk.worker, tickets.now, storage, Leases(
-            tickets.sessions, owner=replica_name(settings.replica_id),
-            ttl=settings.leader_lease_seconds)), redis=redis)
+        status=LiveStatus(tickets.sessions, desk.worker, tickets.now, storage, leases),
+        redis=redis)
 
 
 async def console(settings: Settings, records: Records, tickets: Tickets,
@@ -209,11 +209,14 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             delivery = make_delivery(settings, Outbox(sessions, writes=writes))
             await follow_chat_migrations(suite, delivery, ChatMigrations(sessions))
             inbox = Inbox(sessions, writes=writes)
+            # This process's name in inbox claims and job leases.
+            leases = Leases(sessions, owner=replica_name(settings.replica_id),
+                            ttl=settings.leader_lease_seconds)
             dispatcher = make_dispatcher(settings, suite, records, tickets, delivery,
-                                         inbox.storage)
+                                         inbox.storage, leases)
             try:
                 await serve(settings, suite, bots, dispatcher, delivery, dispatcher["desk"],
-                            inbox, stop, redis=shared_redis(delivery))
+                            inbox, leases, stop, redis=shared_redis(delivery))
             finally:
                 await delivery.pacer.close()
             return 0

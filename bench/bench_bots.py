@@ -59,7 +59,7 @@ from sqlalchemy import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.rounds import Rounds  # noqa: E402
+from bench.rounds import Citizens, Rounds  # noqa: E402
 from tests.emulator import BotAccount, Emulator, UserAccount  # noqa: E402
 
 QUESTIONS = ROOT / "tests/data/payments_dev.yaml"
@@ -209,19 +209,11 @@ class Series(Rounds[Round]):
         return sum(r.messages for r in self.rounds) / len(self.latencies)
 
 
-class Bench:
+class Bench(Citizens):
     def __init__(self, emu: Emulator, questions: Sequence[str]) -> None:
-        self.emu = emu
+        super().__init__(emu)
         self.world = emu.world
         self._questions = cycle(questions)
-        self._citizens = 0
-
-    def citizens(self, count: int) -> list[UserAccount]:
-        users = []
-        for _ in range(count):
-            self._citizens += 1
-            users.append(self.emu.add_user(first_name="Гражданин", last_name=str(self._citizens)))
-        return users
 
     def _replied(self, bot: BotAccount, user: UserAccount) -> bool:
         return any(m.sender_bot_id == bot.id

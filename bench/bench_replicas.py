@@ -65,7 +65,7 @@ from bench.bench_bots import (  # noqa: E402
     BenchError,
     real_questions,
 )
-from bench.rounds import Rounds  # noqa: E402
+from bench.rounds import Citizens, Rounds  # noqa: E402
 from bots.elsewhere import Elsewhere  # noqa: E402
 from escalation.db import upgrade_database  # noqa: E402
 from faq.embeddings import cache_file  # noqa: E402
@@ -408,19 +408,11 @@ def unique_questions(questions: Sequence[str]) -> Iterator[str]:
             yield f"{opening}{question}{closing}"
 
 
-class Bench:
+class Bench(Citizens):
     def __init__(self, emu: Emulator, questions: Sequence[str]) -> None:
-        self.emu = emu
+        super().__init__(emu)
         self.world = emu.world
         self._questions = unique_questions(questions)
-        self._citizens = 0
-
-    def citizens(self, count: int) -> list[UserAccount]:
-        users = []
-        for _ in range(count):
-            self._citizens += 1
-            users.append(self.emu.add_user(first_name="Гражданин", last_name=str(self._citizens)))
-        return users
 
     def burst(self, deployment: Deployment, count: int) -> Round:
         return self.round(deployment, [0.0] * count)

@@ -1,10 +1,13 @@
-"""What the end-to-end benchmarks share: rounds of citizens' questions and their figures."""
+"""What the end-to-end benchmarks share: new citizens, rounds of their questions and the
+rounds' figures."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
+
+from tests.emulator import Emulator, UserAccount
 
 
 class Timed(Protocol):
@@ -43,3 +46,18 @@ class Rounds(Generic[R]):
 
     def p(self, share: float) -> float:
         return percentile(self.latencies, share)
+
+
+class Citizens:
+    """New emulator users, numbered: each asks once, so every question starts a new chat."""
+
+    def __init__(self, emu: Emulator) -> None:
+        self.emu = emu
+        self._citizens = 0
+
+    def citizens(self, count: int) -> list[UserAccount]:
+        users = []
+        for _ in range(count):
+            self._citizens += 1
+            users.append(self.emu.add_user(first_name="Гражданин", last_name=str(self._citizens)))
+        return users

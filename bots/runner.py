@@ -45,7 +45,6 @@ from bots.loading import load_topic
 from bots.polling import BotPoller
 from bots.session import JsonSession
 from bots.settings import Settings
-from bots.singletons import replica_name
 from bots.topic import Suite, Topic, discover
 from bots.webhook import build_webhook_app, serve_webhooks
 from escalation.chats import ChatMigrations
@@ -232,8 +231,8 @@ def stop_on_signals() -> asyncio.Event:
 
 async def serve(
     settings: Settings, suite: Suite, bots: list[Bot], dispatcher: Dispatcher,
-    delivery: Delivery, desk: Desk, inbox: Inbox, stop: asyncio.Event | None = None,
-    redis: Redis | None = None,
+    delivery: Delivery, desk: Desk, inbox: Inbox, leases: Leases,
+    stop: asyncio.Event | None = None, redis: Redis | None = None,
 ) -> None:
     """Receive every bot's updates (long polling, or webhooks with ``WEBHOOK_LISTEN``), watch
     every FAQ and run the operator queues until SIGINT/SIGTERM, then drain and return.
@@ -241,7 +240,7 @@ async def serve(
     stop = stop or stop_on_signals()
     tune_garbage_collector()
     named = dict(zip(suite.topics, bots, strict=True))
-    intake = Intake(dispatcher, inbox, owner=replica_name(settings.replica_id),
+    intake = Intake(dispatcher, inbox, owner=leases.owner,
                     lease=timedelta(seconds=settings.inbox_lease_seconds))
     for name, bot in named.items():
         intake.add_bot(name, bot)
@@ -258,8 +257,7 @@ async def serve(
         )
         for bot, t in zip(bots, suite.topics.values(), strict=True)
     ]
-    singletons = Singletons(Leases(desk.tickets.sessions, owner=intake.owner,
-                                   ttl=settings.leader_lease_seconds))
+    singletons = Singletons(leases)
     await singletons.start(singleton_jobs(settings, suite, bots, desk, dispatcher.get("poster")),
                            sole=not webhooks)
     if redis is not None:
@@ -274,7 +272,7 @@ async def serve(
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     await intake.stop(DRAIN_SECONDS)
-    await asyncio.gather(*(p.drain() for p in pollers))
+    await asyncio.gather(*(p.confirm() for p in pollers))
     await singletons.stop(desk, DRAIN_SECONDS)
     log.info("stopped")
 

@@ -60,25 +60,6 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host, port
 
 
-class _Outage:
-    """Logs a storage outage once at WARNING (then at DEBUG) and its end once at INFO: with a
-    database down, every one of Telegram's redeliveries fails the same way."""
-
-    def __init__(self) -> None:
-        self.down = False
-
-    def failed(self, bot: str, error: SQLAlchemyError) -> None:
-        level = logging.DEBUG if self.down else logging.WARNING
-        self.down = True
-        log.log(level, "bot %s: update not stored (%s), answered 503: Telegram will deliver "
-                       "it again", bot, type(error).__name__)
-
-    def worked(self) -> None:
-        if self.down:
-            self.down = False
-            log.info("updates are stored again")
-
-
 class _Webhooks:
     def __init__(self, bots: Mapping[str, Bot], receive: Receive, secret: str,
                  health: Health) -> None:
@@ -86,7 +67,6 @@ class _Webhooks:
         self._receive = receive
         self._secret = secret.encode()
         self._health = health
-        self._outage = _Outage()
 
     def _refused(self, request: web.Request, name: str) -> web.Response | None:
         given = request.headers.get(SECRET_HEADER)
@@ -117,10 +97,10 @@ class _Webhooks:
             return web.json_response({"error": "not an update"}, status=400)
         try:
             await self._receive(name, update)
-        except SQLAlchemyError as error:
-            self._outage.failed(name, error)
+        except SQLAlchemyError:
+            # Said once per outage, with the reason, by the inbox's storage health (STORAGE).
+            log.debug("webhook %s: update not stored, answered 503", name)
             return web.json_response({"error": "storage unavailable"}, status=503)
-        self._outage.worked()
         return web.json_response({})
 
     async def health(self, request: web.Request) -> web.Response:

@@ -271,16 +271,6 @@ class Inbox:
                 .group_by(_INBOX.c.chat_id).order_by(func.min(_INBOX.c.id)).limit(limit))
             return [row.chat_id for row in rows]
 
-    async def due(self, bot: str, *, owner: str = "-", lease: timedelta | None = None,
-                  limit: int = 100) -> list[StoredUpdate]:
-        """For tools and tests: claim the head of every chat with an update that is due."""
-        claimed = []
-        for chat_id in await self.due_chats(bot, grace=timedelta(0), limit=limit):
-            row = await self.claim(bot, chat_id, owner=owner, lease=lease or self.rule.ceiling)
-            if row is not None:
-                claimed.append(row)
-        return claimed
-
     async def counts(self, bot: str) -> dict[str, int]:
         async with self._sessions.begin() as session:
             rows = await session.execute(

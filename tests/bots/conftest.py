@@ -14,6 +14,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from bots.session import JsonSession
 from bots.smalltalk import SmallTalk
 from tests.emulator import Emulator, running_emulator
+from tests.services import OwnRedis, free_port
 
 BOTS = Path(__file__).resolve().parents[2] / "bots"
 #: The token of the ``bot`` fixture's account in the emulator.
@@ -56,3 +57,11 @@ async def prefix() -> AsyncIterator[str]:
     if keys:
         await client.delete(*keys)
     await client.aclose()
+
+
+@pytest.fixture
+async def own_redis(tmp_path: Path) -> AsyncIterator[OwnRedis]:
+    """A redis-server of this test's own (not started yet), killed afterwards."""
+    server = OwnRedis(free_port(), tmp_path)
+    yield server
+    await server.kill()

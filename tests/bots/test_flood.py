@@ -7,23 +7,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import socket
-import time
 from collections.abc import AsyncIterator
 from itertools import cycle, pairwise
-from pathlib import Path
 
 import pytest
-import redis
 
 from bots.flood import FloodGuard, FloodJudge, FloodVerdict, SharedFloodGuard
 from escalation.redis_link import connect
+from tests.services import OwnRedis
 
 SHARED_REDIS = "redis://127.0.0.1:6379/0"
 ALLOW, WARN, SILENT = FloodVerdict.ALLOW, FloodVerdict.WARN, FloodVerdict.SILENT
 LIMIT = 3
 WINDOW = 0.4
-UP_DEADLINE = 5.0
 
 
 class Clock:
@@ -151,71 +147,37 @@ async def test_the_idle_citizen_leaves_nothing_in_redis(
         assert 0 < await client.pttl(key) <= (WINDOW + 1) * 1000
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-async def start_redis(port: int, directory: Path) -> asyncio.subprocess.Process:
-    """A redis-server of the test's own on ``port`` that keeps nothing on disk."""
-    process = await asyncio.create_subprocess_exec(
-        "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-        "--appendonly", "no", "--dir", str(directory),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-    client = redis.asyncio.Redis(port=port)
-    deadline = time.monotonic() + UP_DEADLINE
-    try:
-        while True:  # no event tells that the server listens: ask it, shortly
-            try:
-                await client.ping()
-                return process
-            except redis.ConnectionError:
-                assert time.monotonic() < deadline, "redis-server did not start"
-                await asyncio.sleep(0.02)
-    finally:
-        await client.aclose()
-
-
 async def test_without_redis_every_citizen_is_answered(
-        caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+        caplog: pytest.LogCaptureFixture, own_redis: OwnRedis) -> None:
     caplog.set_level(logging.INFO, logger="bots.flood")
-    port = free_port()  # nothing listens there
     # pause 0: Redis is asked for every message, and the outage is still told once
-    guard = SharedFloodGuard(connect(f"redis://127.0.0.1:{port}/0"), limit=1, window=60.0,
+    guard = SharedFloodGuard(connect(own_redis.url), limit=1, window=60.0,  # not started yet
                              prefix="flood:", pause=0.0)
-    server = None
     try:
         assert await alternately([guard], 5) == [(ALLOW, 0)] * 5
         warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
         assert len(warnings) == 1
         assert warnings[0].startswith("FLOOD Redis unreachable")
 
-        server = await start_redis(port, tmp_path)
+        await own_redis.start()
         verdicts = [verdict for verdict, _ in await alternately([guard], 3)]
         assert verdicts == [ALLOW, WARN, SILENT]  # the limit holds again
         infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
         assert infos == ["FLOOD Redis works again"]
     finally:
         await guard.client.aclose()
-        if server is not None:
-            server.kill()
-            await server.wait()
 
 
 async def test_during_an_outage_redis_is_asked_again_only_after_a_pause(
-        caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+        caplog: pytest.LogCaptureFixture, own_redis: OwnRedis) -> None:
     """A hung Redis would otherwise delay every reply by the client's timeout."""
     caplog.set_level(logging.INFO, logger="bots.flood")
     clock = Clock()
-    port = free_port()
-    guard = SharedFloodGuard(connect(f"redis://127.0.0.1:{port}/0"), limit=1, window=60.0,
+    guard = SharedFloodGuard(connect(own_redis.url), limit=1, window=60.0,
                              prefix="flood:", pause=2.0, clock=clock)
-    server = None
     try:
         assert (await guard.judge(1, 42))[0] is ALLOW  # the outage is found
-        server = await start_redis(port, tmp_path)
+        await own_redis.start()
         clock.now = 1.9
         # within the pause Redis is not asked: nothing counted, nothing said
         assert await alternately([guard], 3) == [(ALLOW, 0)] * 3
@@ -227,6 +189,3 @@ async def test_during_an_outage_redis_is_asked_again_only_after_a_pause(
                 if r.levelno == logging.INFO] == ["FLOOD Redis works again"]
     finally:
         await guard.client.aclose()
-        if server is not None:
-            server.kill()
-            await server.wait()

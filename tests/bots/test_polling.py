@@ -34,7 +34,8 @@ def _update(update_id: int, chat_id: int, text: str) -> Update:
         "from": {"id": chat_id, "is_bot": False, "first_name": "Гражданин"}}})
 
 
-async def test_one_chat_in_order_other_chats_meanwhile_and_nothing_kept() -> None:
+async def test_one_chat_in_order_other_chats_meanwhile_and_nothing_kept(
+        tmp_path: Path) -> None:
     started: list[str] = []
     finished: list[str] = []
     release = asyncio.Event()
@@ -50,19 +51,31 @@ async def test_one_chat_in_order_other_chats_meanwhile_and_nothing_kept() -> Non
         if message.text == "другой чат":
             other_chat_done.set()
 
-    poller = BotPoller(Bot("1:test"), dispatcher, name="payments", timeout=1)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bots.sqlite3'}"
+    await upgrade_database(url)
+    engine = create_engine(url)
+    intake = Intake(dispatcher, Inbox(make_session_factory(engine)), owner="test")
+    bot = Bot("1:test")
+    intake.add_bot("payments", bot)
+    poller = BotPoller(bot, dispatcher, name="payments", timeout=1, intake=intake)
     await poller._accept([_update(1, 100, "первый"), _update(2, 100, "второй"),
                           _update(3, 200, "другой чат")])
+    assert poller.offset == 4  # stored: Telegram may forget them
     await asyncio.wait_for(other_chat_done.wait(), timeout=5)
+    other_chat = intake._chats.get(("payments", 200))
+    if other_chat is not None:  # settling its update, looking for the next
+        await asyncio.wait_for(other_chat, timeout=5)
     # Chat 200 was answered while chat 100's first question is still being handled; chat 100's
     # second question waits for its turn.
     assert finished == ["другой чат"]
     assert "второй" not in started
-    assert poller.chats_in_flight == 1
+    assert intake.chats_in_flight == 1
     release.set()
-    assert await poller.wait_idle(5)
+    assert await intake.wait_idle(5)
     assert finished == ["другой чат", "первый", "второй"]
-    assert poller.chats_in_flight == 0
+    assert intake.chats_in_flight == 0
+    await intake.stop(1)
+    await engine.dispose()
 
 
 # --- the database refuses writes -----------------------------------------------------------------

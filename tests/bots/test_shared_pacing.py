@@ -13,20 +13,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import signal
-import socket
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
-import redis
 
 from escalation.pacing import Limits, Pacer, Pacing
 from escalation.redis_link import connect
 from escalation.shared_pacing import SharedPacer, make_pacer
+from tests.services import OwnRedis
 
 SHARED_REDIS = "redis://127.0.0.1:6379/0"
 BOT = 7
@@ -37,7 +34,6 @@ OTHERS = (43, 44)
 LIMITS = Limits(group_messages=5, group_window=1.0, private_rate=5.0, private_burst=2,
                 bot_per_second=10, safety=0.0)
 PRIVATE_WINDOW = LIMITS.private_burst / LIMITS.private_rate
-UP_DEADLINE = 5.0
 LOGGER = "escalation.shared_pacing"
 UNREACHABLE = "LIMITER Redis unreachable"
 WORKS_AGAIN = "LIMITER Redis works again"
@@ -154,57 +150,6 @@ async def replicas(url: str, prefix: str, count: int, *, old_history: bool) -> l
     if old_history:
         await pacers[0].client.set(f"{prefix}epoch", 0)
     return pacers
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@dataclass
-class OwnRedis:
-    """A redis-server of the test's own that keeps nothing on disk, to kill and start again."""
-
-    port: int
-    directory: Path
-    process: asyncio.subprocess.Process | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            "redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-            "--appendonly", "no", "--dir", str(self.directory),
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-        client = redis.asyncio.Redis.from_url(self.url)
-        deadline = time.monotonic() + UP_DEADLINE
-        try:
-            while True:  # no event tells that the server listens: ask it, shortly
-                try:
-                    await client.ping()
-                    return
-                except redis.ConnectionError:
-                    assert time.monotonic() < deadline, "redis-server did not start"
-                    await asyncio.sleep(0.02)
-        finally:
-            await client.aclose()
-
-    async def kill(self) -> None:
-        if self.process is not None:
-            self.process.send_signal(signal.SIGKILL)
-            await self.process.wait()
-            self.process = None
-
-
-@pytest.fixture
-async def own_redis(tmp_path: Path) -> AsyncIterator[OwnRedis]:
-    server = OwnRedis(free_port(), tmp_path)
-    yield server
-    await server.kill()
 
 
 async def test_three_replicas_keep_the_limits_together(prefix: str) -> None:

@@ -9,7 +9,6 @@ under a prefix of the test's own.
 from __future__ import annotations
 
 import logging
-import socket
 
 import pytest
 from aiogram import Bot
@@ -23,6 +22,7 @@ from escalation.tickets import Operator
 from tests.bots.conftest import BOTS, TOKEN
 from tests.emulator import Emulator
 from tests.emulator.model import GroupChat, UserAccount
+from tests.services import free_port
 
 SHARED_REDIS = "redis://127.0.0.1:6379/0"
 
@@ -90,10 +90,7 @@ async def test_without_redis_the_other_replica_keeps_its_answer(desk: Desk, bot:
 async def test_redis_unreachable_means_asking_telegram_every_time(
         desk: Desk, bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="bots.access")
-    with socket.socket() as probe:  # a port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    gate = OperatorGate(Delivery(), redis=connect(f"redis://127.0.0.1:{port}/0"))
+    gate = OperatorGate(Delivery(), redis=connect(f"redis://127.0.0.1:{free_port()}/0"))
     try:
         for _ in range(2):
             assert isinstance(await gate.check(bot, desk.topic, desk.user), Operator)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -12,10 +13,10 @@ from aiogram import Bot
 from aiogram.types import Update
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bots.webhook import SECRET_HEADER, build_webhook_app, parse_listen, serve_webhooks
+from escalation.db import create_engine, make_session_factory, upgrade_database
 from escalation.inbox import Inbox
 
 SECRET = "s3cret-Token_1"
@@ -30,15 +31,12 @@ def update_json(update_id: int = 501, text: str = TEXT) -> dict[str, Any]:
 
 
 class Received:
-    """A fake intake: records what it got; ``failing`` makes it raise like a dead database."""
+    """A fake intake: records what it got."""
 
     def __init__(self) -> None:
         self.updates: list[tuple[str, Update]] = []
-        self.failing = False
 
     async def __call__(self, bot: str, update: Update) -> None:
-        if self.failing:
-            raise OperationalError("INSERT", {}, Exception("database is locked"))
         self.updates.append((bot, update))
 
 
@@ -136,20 +134,35 @@ async def test_not_an_update_is_400_logged_without_body(
     assert "not json" not in caplog.text
 
 
-async def test_storage_outage_is_503_logged_once_until_it_recovers(
-        client: TestClient[web.Request, web.Application], received: Received,
-        caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_database_refusing_writes_is_503_said_once_until_it_recovers(
+        bots: dict[str, Bot], tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bots.sqlite3'}"
+    await upgrade_database(url)
+    engine = create_engine(url)
+    inbox = Inbox(make_session_factory(engine))
+
+    async def receive(bot: str, update: Update) -> None:  # what the intake does first
+        await inbox.store(bot, [(update.update_id, update.model_dump(
+            mode="json", exclude_none=True))])
+
+    async def refuse_writes(refuse: bool) -> None:
+        async with engine.connect() as connection:
+            await connection.exec_driver_sql(f"PRAGMA query_only={int(refuse)}")
+
     caplog.set_level(logging.INFO)
-    received.failing = True
-    assert (await post(client, update_json(1))).status == 503
-    assert (await post(client, update_json(1))).status == 503  # Telegram's redelivery
-    received.failing = False
-    assert (await post(client, update_json(1))).status == 200
-    messages = [r.getMessage() for r in caplog.records if r.name == "bots.webhook"]
-    assert len([m for m in messages if "not stored" in m]) == 1
-    assert any("stored again" in m for m in messages)
+    async with make_client(bots, receive) as client:
+        await refuse_writes(True)
+        assert (await post(client, update_json(1))).status == 503
+        assert (await post(client, update_json(1))).status == 503  # Telegram's redelivery
+        await refuse_writes(False)
+        assert (await post(client, update_json(1))).status == 200
+    await engine.dispose()
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(said) == 2, said  # the outage once, its end once
+    assert "STORAGE the database refuses writes" in said[0]
+    assert "accepts writes again" in said[1]
     assert "паспорт" not in caplog.text
-    assert [u.update_id for _, u in received.updates] == [1]
+    assert await inbox.counts("payments") == {"pending": 1}
 
 
 async def test_health_is_200_when_ok_and_503_with_reasons(bots: dict[str, Bot],

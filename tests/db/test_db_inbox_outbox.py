@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from escalation.chats import ChatMigrations
 from escalation.inbox import Inbox, RetryRule
 from escalation.outbox import Outbox
+from tests.db.conftest import claim_due
 from tests.fakes import FakeClock
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -49,7 +50,7 @@ async def test_unfinished_updates_are_due_again_and_done_ones_forget_the_text(
     stored = await inbox.store("payments", [update(1), update(2)])
     await inbox.done(stored[0].id)
     # update 2's handler was running when the process died
-    due = await inbox.due("payments")
+    due = await claim_due(inbox, "payments")
     assert [s.update_id for s in due] == [2]
     assert due[0].payload["message"] == {"text": "вопрос 2"}
     assert await inbox.counts("payments") == {"done": 1, "pending": 1}
@@ -58,16 +59,16 @@ async def test_unfinished_updates_are_due_again_and_done_ones_forget_the_text(
 async def test_a_failing_update_is_retried_later_then_given_up(inbox: Inbox,
                                                                clock: FakeClock) -> None:
     (row,) = await inbox.store("payments", [update(5)])
-    assert [s.attempts for s in await inbox.due("payments")] == [1]  # first attempt
+    assert [s.attempts for s in await claim_due(inbox, "payments")] == [1]  # first attempt
     assert await inbox.failed(row.id, "boom") is True
-    assert await inbox.due("payments") == []  # backing off
+    assert await claim_due(inbox, "payments") == []  # backing off
     clock.now += timedelta(seconds=11)
-    retried = await inbox.due("payments")  # second attempt
+    retried = await claim_due(inbox, "payments")  # second attempt
     assert [(s.update_id, s.attempts) for s in retried] == [(5, 2)]
-    assert await inbox.due("payments") == []  # not handed out twice while it runs
+    assert await claim_due(inbox, "payments") == []  # not handed out twice while it runs
     assert await inbox.failed(row.id, "boom again") is False
     clock.now += timedelta(hours=1)
-    assert await inbox.due("payments") == []
+    assert await claim_due(inbox, "payments") == []
     assert await inbox.counts("payments") == {"failed": 1}
 
 

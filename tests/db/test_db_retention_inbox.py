@@ -19,6 +19,7 @@ from escalation.outbox import Outbox
 from escalation.records import Records
 from escalation.retention import Retention, RetentionReport
 from escalation.tickets import Actor, Direction, Operator, Tickets
+from tests.db.conftest import claim_due
 from tests.fakes import FakeClock
 from tests.traces import traces
 
@@ -56,7 +57,7 @@ async def settle_failed(inbox: Inbox, clock: FakeClock, row_id: int, error: str)
     """The update's handler raises on every attempt until it is given up."""
     while await inbox.failed(row_id, error):
         clock.advance(seconds=2)
-        assert row_id in [s.id for s in await inbox.due(BOT)]
+        assert row_id in [s.id for s in await claim_due(inbox, BOT)]
 
 
 async def inbox_rows(sessions: async_sessionmaker[AsyncSession]) -> dict[int, InboxUpdate]:

@@ -19,15 +19,10 @@ import aiohttp
 from aiohttp import web
 
 from tests.e2e.process import BotProcess
+from tests.services import free_port
 
 SECRET = "replicas-test-secret"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class RedisServer:
